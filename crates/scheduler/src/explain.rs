@@ -361,6 +361,59 @@ impl Ctx<'_> {
             ));
             return r;
         }
+        // 1b. the same, counting only times when someone who may lead the session is on shift
+        let on_shift = |t: SessionType, d: usize, m: u32| {
+            self.modes().into_iter().any(|virt| {
+                self.leaders(t, virt)
+                    .iter()
+                    .any(|&c| masks(&self.inst.clinicians[c].availability)[d] & m == m)
+            })
+        };
+        let fits = |t: SessionType, d: usize| {
+            let dur = t.duration() as usize;
+            (0..=SLOTS - dur)
+                .any(|s| self.av[d] & mask(s, dur) == mask(s, dur) && on_shift(t, d, mask(s, dur)))
+        };
+        let mut staffed_group = 0i64;
+        let mut no_leader_days = [0u32; DAYS];
+        for d in 0..DAYS {
+            if fits(SessionType::ProcessGroup, d) {
+                staffed_group += 6;
+            } else if fits(SessionType::PsychoedGroup, d) {
+                staffed_group += 3;
+            } else if self.av[d] != 0 {
+                no_leader_days[d] = self.av[d];
+            }
+        }
+        let staffed_one: i64 = [SessionType::Individual, SessionType::Family]
+            .iter()
+            .map(|&t| {
+                let n = pt.needs.of(t).unwrap_or(0) as i64;
+                if (0..DAYS).any(|d| fits(t, d)) {
+                    2 * n
+                } else {
+                    0
+                }
+            })
+            .sum();
+        if (staffed_group + staffed_one).min(max) < req {
+            let gaps = if no_leader_days.iter().any(|&m| m != 0) {
+                format!(
+                    "; nobody who may lead a group is on shift during {}",
+                    describe(&no_leader_days)
+                )
+            } else {
+                String::new()
+            };
+            r.push(format!(
+                "their windows ({}) allow at most {} of groups this week (one group a day) plus {} of individual/family sessions at times when a clinician who may lead them is on shift{}",
+                describe(&self.av),
+                fmt_h(staffed_group),
+                fmt_h(staffed_one),
+                gaps
+            ));
+            return r;
+        }
         // 2. who could lead a group in those windows, and with whom
         let mut any_leader = false;
         let mut any_peers = false;
@@ -523,9 +576,9 @@ impl Ctx<'_> {
             }
         }
         if n_pos == 0 {
-            let busy_days = days_of(&self.av);
+            let days = days_of(&self.av);
             r.push(format!(
-                "every time they can come ({busy_days}) is already taken by their other sessions or by the one-group-a-day rule, and no group leader is free at the rest"
+                "on every day they can come ({days}) they already have a group (one a day is the rule) or are in other sessions whenever a group leader is on shift"
             ));
             return r;
         }

@@ -46,6 +46,10 @@ pub(crate) fn fill_groups(st: &mut State, site: &SiteC, stab: &Stability, rng: &
             if !g.virt && st.pinp[pu][g.day as usize] == 0 {
                 gain -= 2;
             }
+            if stab.weight > 0 && State::group_kept(g, stab) {
+                // re-planning: joining changes a session of the current schedule
+                gain -= stab.weight;
+            }
             if best.is_none_or(|(b, _)| gain > b) {
                 best = Some((gain, gid));
             }

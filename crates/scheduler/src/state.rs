@@ -264,7 +264,7 @@ impl State {
         self.cload[c] += sign * dur as i32;
     }
 
-    fn group_kept(g: &Group, stab: &Stability) -> bool {
+    pub fn group_kept(g: &Group, stab: &Stability) -> bool {
         g.orig != NONE32 && {
             let o = &stab.sess[g.orig as usize];
             g.orig_match as usize == o.pats.len() && g.pats.len() == o.pats.len()

@@ -20,6 +20,7 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), String> {
+    let t0 = std::time::Instant::now();
     let mut args = std::env::args().skip(1);
     let mut input = None;
     let mut output = None;
@@ -75,6 +76,10 @@ fn run() -> Result<(), String> {
         let t = std::fs::read_to_string(&c).map_err(|e| format!("{c}: {e}"))?;
         opts.current = Some(parse_solution(&t).map_err(|e| format!("{c}: {e}"))?);
     }
+    // the time limit covers the whole process: parsing counts, and writing the output
+    // (about 1 µs a session) is budgeted for
+    let writing = Duration::from_micros(50 * inst.patients.len() as u64);
+    opts.time_limit = opts.time_limit.saturating_sub(t0.elapsed() + writing);
     let res = solve(&inst, &opts).map_err(|e| e.to_string())?;
     let mut sol = res.solution;
     if let serde_json::Value::Object(m) = &mut sol.stats {
