@@ -1,0 +1,14 @@
+//! The OpenIOP domain: the clinic's language as types that parse, the clinical and access rules,
+//! and the [`Store`] trait the storage crate implements. No web, no SQL.
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod auth;
+pub mod error;
+pub mod ids;
+pub mod store;
+pub mod tenancy;
+pub mod users;
+
+pub use error::{DomainError, FieldError, Result};
+pub use store::Store;

@@ -1,0 +1,88 @@
+//! The storage contract. Coarse: one method per use case, each one transaction, each write
+//! carrying the audit event that records it (written in the same transaction).
+use crate::Result;
+use crate::audit::{AuditEntry, AuditEvent, ChainVerdict};
+use crate::ids::{OrganizationId, SiteId, TokenId, UserId};
+use crate::tenancy::{NewSite, Organization, Site, Slug};
+use crate::users::{ApiToken, LockoutPolicy, NewUser, StaffSession, User, UserCredentials};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// Filters of the auditor's search page.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Matches the actor's email (exact, case-insensitive) or user id.
+    pub user: Option<String>,
+    pub patient_id: Option<String>,
+    pub from: Option<NaiveDate>,
+    /// Inclusive last day.
+    pub to: Option<NaiveDate>,
+    pub action: Option<String>,
+    pub limit: i64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn engine(&self) -> &'static str;
+    /// Whether the database answers.
+    async fn ping(&self) -> Result<()>;
+    /// Number of SQL statements this store has sent (for query-count tests and benchmarks).
+    fn query_count(&self) -> u64;
+
+    // Tenancy
+    async fn create_organization(&self, name: &str, slug: &Slug, is_demo: bool, audit: AuditEvent) -> Result<Organization>;
+    async fn organization(&self, id: OrganizationId) -> Result<Organization>;
+    async fn organization_by_slug(&self, slug: &str) -> Result<Option<Organization>>;
+    async fn organizations(&self) -> Result<Vec<Organization>>;
+    async fn create_site(&self, org: OrganizationId, site: NewSite, audit: AuditEvent) -> Result<Site>;
+    async fn sites(&self, org: OrganizationId) -> Result<Vec<Site>>;
+    async fn site(&self, org: OrganizationId, id: SiteId) -> Result<Site>;
+
+    // Staff accounts
+    async fn create_user(&self, user: NewUser, audit: AuditEvent) -> Result<User>;
+    async fn user(&self, id: UserId) -> Result<User>;
+    async fn users(&self, org: OrganizationId) -> Result<Vec<User>>;
+    async fn user_credentials(&self, email: &str) -> Result<Option<UserCredentials>>;
+    /// Counts a failed sign-in, locks the account when the policy says so, and audits it.
+    /// Returns whether the account is now locked.
+    async fn record_login_failure(
+        &self,
+        user: Option<UserId>,
+        policy: LockoutPolicy,
+        now: DateTime<Utc>,
+        audit: AuditEvent,
+    ) -> Result<bool>;
+    /// Failed sign-ins from one address since a time (server-side throttling across app servers).
+    async fn login_failures_from(&self, source_ip: &str, since: DateTime<Utc>) -> Result<i64>;
+    /// Clears the failure count, replaces the pre-MFA session (if any) by the new one and audits
+    /// the sign-in, in one transaction.
+    async fn record_login_success(&self, user: UserId, replacing: Option<&str>, session: &StaffSession, audit: AuditEvent) -> Result<()>;
+    /// Stores a confirmed TOTP secret and the hashes of fresh recovery codes.
+    async fn enroll_totp(&self, user: UserId, secret: &str, recovery_code_hashes: &[String], audit: AuditEvent) -> Result<()>;
+    /// Accepts a TOTP time step only if it is newer than the last one used (no replay).
+    async fn advance_totp_step(&self, user: UserId, step: i64) -> Result<bool>;
+    /// Marks a recovery code used; false if it does not exist or was used before.
+    async fn use_recovery_code(&self, user: UserId, code_hash: &str, audit: AuditEvent) -> Result<bool>;
+    async fn unused_recovery_codes(&self, user: UserId) -> Result<i64>;
+
+    // Sessions
+    async fn session(&self, id_hash: &str) -> Result<Option<StaffSession>>;
+    async fn touch_session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<()>;
+    async fn set_pending_totp(&self, id_hash: &str, secret: Option<&str>) -> Result<()>;
+    /// Replaces one session by another (a new id at each privilege change), in one transaction.
+    async fn rotate_session(&self, old_id_hash: &str, new: &StaffSession, audit: Option<AuditEvent>) -> Result<()>;
+    async fn end_session(&self, id_hash: &str, audit: Option<AuditEvent>) -> Result<()>;
+    async fn end_expired_sessions(&self, idle_before: DateTime<Utc>, created_before: DateTime<Utc>) -> Result<u64>;
+
+    // Personal API tokens
+    async fn create_token(&self, user: UserId, name: &str, token_hash: &str, audit: AuditEvent) -> Result<ApiToken>;
+    async fn token_owner(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<(ApiToken, User)>>;
+    async fn tokens(&self, user: UserId) -> Result<Vec<ApiToken>>;
+    async fn revoke_token(&self, user: UserId, id: TokenId, audit: AuditEvent) -> Result<()>;
+
+    // Audit log
+    async fn audit(&self, event: AuditEvent) -> Result<()>;
+    async fn audit_search(&self, org: OrganizationId, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
+    async fn audit_verify(&self) -> Result<ChainVerdict>;
+}

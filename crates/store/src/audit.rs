@@ -1,0 +1,143 @@
+//! The hash-chained, append-only audit log.
+use crate::rows::{Get, ts};
+use crate::{SqlStore, db_err};
+use chrono::Utc;
+use openiop_domain::Result;
+use openiop_domain::audit::{AuditEntry, AuditEvent, ChainVerdict, ChainVerifier, entry_hash};
+use openiop_domain::ids::OrganizationId;
+use openiop_domain::store::AuditFilter;
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+
+/// Appends one entry inside the caller's transaction.
+///
+/// The first statement is an UPDATE of the chain head: it takes the write lock at once (SQLite)
+/// or a row lock (PostgreSQL), so concurrent writers, even on several app servers, extend the
+/// chain one at a time. Call it first in a write transaction.
+pub(crate) async fn append(store: &SqlStore, conn: &mut AnyConnection, e: &AuditEvent) -> Result<()> {
+    store.q_n(3);
+    let head: AnyRow =
+        sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash").fetch_one(&mut *conn).await.map_err(db_err)?;
+    let seq = head.int("seq")?;
+    let prev = head.text("hash")?;
+    let at = ts(Utc::now());
+    let hash = entry_hash(seq, &at, e, &prev);
+    sqlx::query(
+        "INSERT INTO audit_log (seq, occurred_at, organization_id, user_id, actor, role, patient_id, action, \
+         resource_type, resource_id, outcome, source_ip, request_id, detail, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    )
+    .bind(seq)
+    .bind(&at)
+    .bind(e.organization_id.map(|o| o.to_string()))
+    .bind(e.user_id.map(|u| u.to_string()))
+    .bind(&e.actor)
+    .bind(&e.role)
+    .bind(e.patient_id.clone())
+    .bind(&e.action)
+    .bind(&e.resource_type)
+    .bind(e.resource_id.clone())
+    .bind(&e.outcome)
+    .bind(&e.source_ip)
+    .bind(&e.request_id)
+    .bind(&e.detail)
+    .bind(&prev)
+    .bind(&hash)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&hash).execute(&mut *conn).await.map_err(db_err)?;
+    Ok(())
+}
+
+fn entry(r: &AnyRow) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: r.int("seq")?,
+        occurred_at: r.time("occurred_at")?,
+        event: AuditEvent {
+            organization_id: r.opt_text("organization_id")?.map(|s| s.parse()).transpose()?,
+            user_id: r.opt_text("user_id")?.map(|s| s.parse()).transpose()?,
+            actor: r.text("actor")?,
+            role: r.text("role")?,
+            patient_id: r.opt_text("patient_id")?,
+            action: r.text("action")?,
+            resource_type: r.text("resource_type")?,
+            resource_id: r.opt_text("resource_id")?,
+            outcome: r.text("outcome")?,
+            source_ip: r.text("source_ip")?,
+            request_id: r.text("request_id")?,
+            detail: r.text("detail")?,
+        },
+        prev_hash: r.text("prev_hash")?,
+        hash: r.text("hash")?,
+    })
+}
+
+const COLUMNS: &str = "seq, occurred_at, organization_id, user_id, actor, role, patient_id, action, resource_type, \
+                       resource_id, outcome, source_ip, request_id, detail, prev_hash, hash";
+
+impl SqlStore {
+    pub(crate) async fn audit_one(&self, e: AuditEvent) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        append(self, &mut tx, &e).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    pub(crate) async fn search_audit(&self, org: OrganizationId, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        let mut sql = format!("SELECT {COLUMNS} FROM audit_log WHERE (organization_id = $1 OR organization_id IS NULL)");
+        let mut binds: Vec<String> = vec![org.to_string()];
+        let mut add = |clause: &str, value: String| {
+            binds.push(value);
+            sql.push_str(&clause.replace("$?", &format!("${}", binds.len())));
+        };
+        if let Some(u) = f.user.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            add(" AND (actor = $? OR user_id = $?)", u.to_lowercase());
+        }
+        if let Some(p) = f.patient_id.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            add(" AND patient_id = $?", p.to_string());
+        }
+        if let Some(a) = f.action.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+            add(" AND action = $?", a.to_string());
+        }
+        if let Some(d) = f.from {
+            add(" AND occurred_at >= $?", format!("{}T00:00:00", d.format("%Y-%m-%d")));
+        }
+        if let Some(d) = f.to {
+            let next = d.succ_opt().unwrap_or(d);
+            add(" AND occurred_at < $?", format!("{}T00:00:00", next.format("%Y-%m-%d")));
+        }
+        let limit = if f.limit <= 0 { 200 } else { f.limit.min(1000) };
+        sql.push_str(&format!(" ORDER BY seq DESC LIMIT {limit}"));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for b in &binds {
+            q = q.bind(b.clone());
+        }
+        self.q();
+        let rows = q.fetch_all(&self.pool).await.map_err(db_err)?;
+        rows.iter().map(entry).collect()
+    }
+
+    pub(crate) async fn verify_chain(&self) -> Result<ChainVerdict> {
+        let mut verifier = ChainVerifier::default();
+        let mut after = 0i64;
+        loop {
+            self.q();
+            let rows = sqlx::query(crate::sql(format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000")))
+                .bind(after)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+            if rows.is_empty() {
+                break;
+            }
+            for r in &rows {
+                let e = entry(r)?;
+                after = e.seq;
+                verifier.check(&e);
+            }
+        }
+        self.q();
+        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&self.pool).await.map_err(db_err)?;
+        Ok(verifier.finish(head.int("seq")?, &head.text("hash")?))
+    }
+}

@@ -1,0 +1,232 @@
+//! Staff accounts, sign-in state, MFA.
+use crate::audit::append;
+use crate::rows::{Get, ts};
+use crate::tenancy::unique_or;
+use crate::{SqlStore, db_err};
+use chrono::{DateTime, Utc};
+use openiop_domain::audit::AuditEvent;
+use openiop_domain::auth::{Role, Scope};
+use openiop_domain::ids::{OrganizationId, UserId};
+use openiop_domain::users::{LockoutPolicy, NewUser, StaffSession, User, UserCredentials};
+use openiop_domain::{DomainError, Result};
+use sqlx::any::AnyRow;
+
+pub(crate) const USER_COLUMNS: &str = "u.id, u.organization_id, u.email, u.name, u.roles, u.scope, u.mfa_exempt, u.active, \
+                                       u.totp_secret IS NOT NULL AS mfa_enrolled";
+
+pub(crate) fn roles_text(roles: &[Role]) -> String {
+    roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
+}
+
+pub(crate) fn user(r: &AnyRow) -> Result<User> {
+    let roles = r.text("roles")?.split(',').filter(|s| !s.is_empty()).map(str::parse).collect::<Result<Vec<Role>>>()?;
+    Ok(User {
+        id: r.parsed("id")?,
+        organization_id: r.parsed("organization_id")?,
+        email: r.text("email")?,
+        name: r.text("name")?,
+        roles,
+        scope: Scope::parse(&r.text("scope")?)?,
+        mfa_enrolled: r.flag("mfa_enrolled")?,
+        mfa_exempt: r.flag("mfa_exempt")?,
+        active: r.flag("active")?,
+    })
+}
+
+impl SqlStore {
+    pub(crate) async fn insert_user(&self, n: NewUser, mut audit: AuditEvent) -> Result<User> {
+        let id = UserId::new();
+        audit.resource_id = Some(id.to_string());
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        append(self, &mut tx, &audit).await?;
+        self.q();
+        let done = sqlx::query(
+            "INSERT INTO users (id, organization_id, email, name, roles, scope, password_hash, mfa_exempt, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(id.to_string())
+        .bind(n.organization_id.to_string())
+        .bind(n.email.as_str())
+        .bind(&n.name)
+        .bind(roles_text(&n.roles))
+        .bind(n.scope.to_string())
+        .bind(&n.password_hash)
+        .bind(n.mfa_exempt)
+        .bind(ts(Utc::now()))
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = done {
+            return Err(unique_or(e, "email_taken", "a user with this email exists"));
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(User {
+            id,
+            organization_id: n.organization_id,
+            email: n.email.as_str().to_string(),
+            name: n.name,
+            roles: n.roles,
+            scope: n.scope,
+            mfa_enrolled: false,
+            mfa_exempt: n.mfa_exempt,
+            active: true,
+        })
+    }
+
+    pub(crate) async fn get_user(&self, id: UserId) -> Result<User> {
+        self.q();
+        let r = sqlx::query(crate::sql(format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1")))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        r.as_ref().map(user).transpose()?.ok_or(DomainError::NotFound("user"))
+    }
+
+    pub(crate) async fn list_users(&self, org: OrganizationId) -> Result<Vec<User>> {
+        self.q();
+        let rows = sqlx::query(crate::sql(format!("SELECT {USER_COLUMNS} FROM users u WHERE u.organization_id = $1 ORDER BY u.name")))
+            .bind(org.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(user).collect()
+    }
+
+    pub(crate) async fn credentials(&self, email: &str) -> Result<Option<UserCredentials>> {
+        self.q();
+        let r = sqlx::query(crate::sql(format!(
+            "SELECT {USER_COLUMNS}, u.password_hash, u.totp_secret, u.totp_last_step, u.failed_logins, u.locked_until \
+             FROM users u WHERE u.email = $1"
+        )))
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let Some(r) = r else { return Ok(None) };
+        Ok(Some(UserCredentials {
+            user: user(&r)?,
+            password_hash: r.text("password_hash")?,
+            totp_secret: r.opt_text("totp_secret")?,
+            totp_last_step: r.int("totp_last_step")?,
+            failed_logins: r.int("failed_logins")?,
+            locked_until: r.opt_time("locked_until")?,
+        }))
+    }
+
+    pub(crate) async fn login_failed(
+        &self,
+        user: Option<UserId>,
+        policy: LockoutPolicy,
+        now: DateTime<Utc>,
+        audit: AuditEvent,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        append(self, &mut tx, &audit).await?;
+        let mut locked = false;
+        if let Some(id) = user {
+            self.q_n(2);
+            let r = sqlx::query("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins")
+                .bind(id.to_string())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            if r.int("failed_logins")? >= policy.max_failures {
+                locked = true;
+                sqlx::query("UPDATE users SET locked_until = $1, failed_logins = 0 WHERE id = $2")
+                    .bind(ts(now + policy.lockout))
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            }
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(locked)
+    }
+
+    pub(crate) async fn failures_from(&self, ip: &str, since: DateTime<Utc>) -> Result<i64> {
+        self.q();
+        let r = sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE source_ip = $1 AND action = 'login_failure' AND occurred_at >= $2")
+            .bind(ip)
+            .bind(ts(since))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        r.int("n")
+    }
+
+    pub(crate) async fn login_succeeded(&self, user: UserId, replacing: Option<&str>, s: &StaffSession, audit: AuditEvent) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        append(self, &mut tx, &audit).await?;
+        self.q();
+        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+            .bind(user.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if let Some(old) = replacing {
+            self.q();
+            sqlx::query("DELETE FROM staff_sessions WHERE id_hash = $1").bind(old).execute(&mut *tx).await.map_err(db_err)?;
+        }
+        crate::sessions::insert_session(self, &mut tx, s).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    pub(crate) async fn store_totp(&self, user: UserId, secret: &str, codes: &[String], audit: AuditEvent) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        append(self, &mut tx, &audit).await?;
+        self.q_n(2 + codes.len() as u64);
+        sqlx::query("UPDATE users SET totp_secret = $1, totp_last_step = 0 WHERE id = $2")
+            .bind(secret)
+            .bind(user.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user.to_string()).execute(&mut *tx).await.map_err(db_err)?;
+        for c in codes {
+            sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+                .bind(user.to_string())
+                .bind(c)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    pub(crate) async fn totp_step(&self, user: UserId, step: i64) -> Result<bool> {
+        self.q();
+        let done = sqlx::query("UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1")
+            .bind(step)
+            .bind(user.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn recovery_code(&self, user: UserId, hash: &str, audit: AuditEvent) -> Result<bool> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        append(self, &mut tx, &audit).await?;
+        self.q();
+        let done = sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL")
+            .bind(ts(Utc::now()))
+            .bind(user.to_string())
+            .bind(hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn recovery_left(&self, user: UserId) -> Result<i64> {
+        self.q();
+        let r = sqlx::query("SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
+            .bind(user.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        r.int("n")
+    }
+}

@@ -1,0 +1,218 @@
+//! The `openiop` command line.
+use crate::config::{Config, parse_duration};
+use crate::security::hash_password;
+use crate::startup::{Application, build_state};
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use openiop_domain::Store;
+use openiop_domain::audit::{AuditAction, AuditEvent, ChainVerdict};
+use openiop_domain::auth::{Role, Scope};
+use openiop_domain::tenancy::Slug;
+use openiop_domain::users::{Email, NewUser, check_new_password};
+use std::io::Read;
+use std::net::SocketAddr;
+
+#[derive(Parser)]
+#[command(name = "openiop", version, about = "OpenIOP: run an intensive outpatient program end to end")]
+pub struct Cli {
+    /// Database: sqlite://PATH (created if absent) or postgres://USER@HOST/DB.
+    #[arg(long, global = true, env = "OPENIOP_DATABASE_URL", default_value = "sqlite://openiop.db")]
+    pub database_url: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the web app (pages and JSON API).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Personal API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "OPENIOP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Create (once) a bannered demo organization and print its staff logins.
+    #[arg(long)]
+    pub demo: bool,
+    /// The address people use; https://… turns on Secure cookies.
+    #[arg(long, env = "OPENIOP_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Sign staff out after this long without activity (e.g. 15m).
+    #[arg(long, env = "OPENIOP_SESSION_IDLE", default_value = "15m", value_parser = parse_duration)]
+    pub session_idle: chrono::Duration,
+    /// Sign staff out this long after sign-in, however active (e.g. 12h).
+    #[arg(long, env = "OPENIOP_SESSION_ABSOLUTE", default_value = "12h", value_parser = parse_duration)]
+    pub session_absolute: chrono::Duration,
+    /// Failed sign-ins before an account is locked.
+    #[arg(long, env = "OPENIOP_LOCKOUT_FAILURES", default_value_t = 5)]
+    pub lockout_failures: i64,
+    /// How long a locked account stays locked (e.g. 15m).
+    #[arg(long, env = "OPENIOP_LOCKOUT_DURATION", default_value = "15m", value_parser = parse_duration)]
+    pub lockout_duration: chrono::Duration,
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a staff account; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// One or more roles (repeat or separate with commas): admin, clinical_director,
+        /// clinician, prescriber, nurse, front_desk, biller, utilization_reviewer, auditor.
+        #[arg(long = "role", required = true, value_delimiter = ',')]
+        roles: Vec<String>,
+        /// `organization` (default) or a comma list of site:<id> and program:<id>.
+        #[arg(long, default_value = "organization")]
+        scope: String,
+        /// The organization's slug (created if absent).
+        #[arg(long, default_value = "default")]
+        organization: String,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Create a personal API token for a user; the token is the last line printed.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// A name to recognise the token by.
+        #[arg(long, default_value = "command line")]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain; exits non-zero naming the first bad entry.
+    Verify,
+}
+
+async fn store_for(url: &str) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    let state = build_state(Config::new(url)).await?;
+    Ok(state.store)
+}
+
+fn err(e: openiop_domain::DomainError) -> anyhow::Error {
+    match e {
+        openiop_domain::DomainError::Validation(fields) => {
+            anyhow::anyhow!(fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "))
+        }
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+/// Runs a parsed command line; returns the process exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Serve(a) => {
+            let mut config = Config::new(&cli.database_url);
+            config.listen = a.listen;
+            config.demo = a.demo;
+            config.public_url = a.public_url.unwrap_or_else(|| format!("http://{}", a.listen));
+            config.session.idle = a.session_idle;
+            config.session.absolute = a.session_absolute;
+            config.lockout.max_failures = a.lockout_failures;
+            config.lockout.lockout = a.lockout_duration;
+            let app = Application::build(config).await?;
+            println!("OpenIOP listening on http://{} ({} database)", app.addr, app.state.store.engine());
+            if a.demo {
+                println!("Demo organization ready. Sign in with any of these (password {}):", crate::pages::auth::DEMO_PASSWORD);
+                for (email, role) in crate::demo::logins() {
+                    println!("  {email:<32} {role}");
+                }
+            }
+            app.run().await?;
+            Ok(0)
+        }
+        Command::Migrate => {
+            store_for(&cli.database_url).await?;
+            println!("migrations applied");
+            Ok(0)
+        }
+        Command::User(UserCommand::Create { email, name, roles, scope, organization, password_stdin }) => {
+            if !password_stdin {
+                bail!("pass --password-stdin and send the password on standard input");
+            }
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password).context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\n', '\r']).to_string();
+            check_new_password(&password).map_err(err)?;
+            let email = Email::parse(&email).map_err(err)?;
+            let roles = roles.iter().map(|r| r.parse::<Role>()).collect::<Result<Vec<_>, _>>().map_err(err)?;
+            let scope = Scope::parse(&scope).map_err(err)?;
+            let name = openiop_domain::tenancy::required_text("name", &name, 120).map_err(err)?;
+            let store = store_for(&cli.database_url).await?;
+            let org = match store.organization_by_slug(&organization).await.map_err(err)? {
+                Some(o) => o,
+                None => {
+                    let slug = Slug::parse(&organization).map_err(err)?;
+                    store
+                        .create_organization(
+                            &organization,
+                            &slug,
+                            false,
+                            AuditEvent::system("cli", AuditAction::Create, "organization", None),
+                        )
+                        .await
+                        .map_err(err)?
+                }
+            };
+            let new = NewUser {
+                organization_id: org.id,
+                email,
+                name,
+                roles,
+                scope,
+                password_hash: hash_password(&password).map_err(err)?,
+                mfa_exempt: false,
+            };
+            let user =
+                store.create_user(new, AuditEvent::system("cli", AuditAction::Create, "user", None).in_org(org.id)).await.map_err(err)?;
+            println!("created user {} ({}) in {}", user.email, user.id, org.slug);
+            Ok(0)
+        }
+        Command::Token(TokenCommand::Create { email, name }) => {
+            let store = store_for(&cli.database_url).await?;
+            let creds = store.user_credentials(&email).await.map_err(err)?.context("no user with that email")?;
+            let token = format!("oiop_{}", crate::security::random_token().map_err(err)?);
+            let ev = AuditEvent::system("cli", AuditAction::TokenCreated, "api_token", None).in_org(creds.user.organization_id);
+            let ev = AuditEvent { user_id: Some(creds.user.id), ..ev };
+            store.create_token(creds.user.id, &name, &crate::security::sha256_hex(&token), ev).await.map_err(err)?;
+            println!("token for {} (shown once; store it safely):", creds.user.email);
+            println!("{token}");
+            Ok(0)
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let store = store_for(&cli.database_url).await?;
+            match store.audit_verify().await.map_err(err)? {
+                ChainVerdict::Intact { entries } => {
+                    println!("audit log intact: {entries} entries, hash chain verified");
+                    Ok(0)
+                }
+                ChainVerdict::Broken { seq, reason } => {
+                    eprintln!("audit log BROKEN at entry {seq}: {reason}");
+                    Ok(1)
+                }
+            }
+        }
+    }
+}

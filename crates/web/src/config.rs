@@ -1,0 +1,51 @@
+//! Runtime configuration, from flags and environment variables.
+use openiop_domain::users::{LockoutPolicy, SessionPolicy};
+use std::net::SocketAddr;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub listen: SocketAddr,
+    /// The address people use to reach the app; `https://…` turns on Secure cookies and HSTS.
+    pub public_url: String,
+    pub session: SessionPolicy,
+    pub lockout: LockoutPolicy,
+    /// Failed sign-ins allowed from one address per window before it is throttled.
+    pub ip_failures_per_window: i64,
+    pub ip_window: chrono::Duration,
+    /// Create the demo organization on start.
+    pub demo: bool,
+}
+
+impl Config {
+    pub fn new(database_url: &str) -> Self {
+        Self {
+            database_url: database_url.to_string(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".to_string(),
+            session: SessionPolicy::default(),
+            lockout: LockoutPolicy::default(),
+            ip_failures_per_window: 30,
+            ip_window: chrono::Duration::minutes(15),
+            demo: false,
+        }
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+/// Parses durations written like `15m`, `12h`, `30s`, `2d`.
+pub fn parse_duration(s: &str) -> Result<chrono::Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num.parse().map_err(|_| format!("{s:?} is not a duration like 15m or 12h"))?;
+    match unit {
+        "s" => Ok(chrono::Duration::seconds(n)),
+        "m" | "" => Ok(chrono::Duration::minutes(n)),
+        "h" => Ok(chrono::Duration::hours(n)),
+        "d" => Ok(chrono::Duration::days(n)),
+        _ => Err(format!("{s:?}: use s, m, h or d")),
+    }
+}

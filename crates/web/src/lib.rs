@@ -1,0 +1,14 @@
+//! The OpenIOP web application: pages and JSON API over the domain and the store.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod pages;
+pub mod security;
+pub mod session;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

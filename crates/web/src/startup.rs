@@ -1,0 +1,157 @@
+//! Building the application: the store, the router, the server.
+use crate::config::Config;
+use crate::error::{ApiError, error_page};
+use crate::state::AppState;
+use crate::telemetry::{self, Metrics};
+use crate::{api, pages};
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use openiop_domain::{DomainError, Store};
+use openiop_store::SqlStore;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Connects to the database, applies migrations, and creates the demo organization if asked.
+pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
+    let store = SqlStore::connect(&config.database_url).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    store.migrate().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    if config.demo {
+        crate::demo::ensure_demo(store.as_ref()).await.map_err(|e| anyhow::anyhow!("creating demo data: {e}"))?;
+    }
+    Ok(AppState { store, config: Arc::new(config), metrics: Arc::new(Metrics::default()) })
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response(),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let body = state.metrics.render(state.store.query_count());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+async fn stylesheet() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../static/app.css"),
+    )
+        .into_response()
+}
+
+async fn not_found(req: Request) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        ApiError(DomainError::NotFound("resource")).into_response()
+    } else {
+        error_page(StatusCode::NOT_FOUND, "There is no page at this address.".into())
+    }
+}
+
+/// Refuses state-changing browser requests that come from another site (Fetch Metadata and
+/// Origin checks); forms also carry a per-session token, checked by each handler.
+async fn same_origin_writes(req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && !req.uri().path().starts_with("/api/") {
+        let h = req.headers();
+        let cross_site = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| v == "cross-site" || v == "same-site");
+        let host = h.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let bad_origin = h
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|o| o == "null" || o.split_once("://").map(|(_, rest)| rest) != Some(host));
+        if cross_site || bad_origin {
+            return error_page(StatusCode::FORBIDDEN, "This request came from another site and was refused.".into());
+        }
+    }
+    next.run(req).await
+}
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    let (api_router, openapi) = api::router().split_for_parts();
+    let openapi_json = Arc::new(openapi.to_pretty_json().unwrap_or_else(|_| "{}".to_string()));
+    let pages = Router::new()
+        .route("/", get(pages::home::home))
+        .route("/login", get(pages::auth::login_form).post(pages::auth::login_submit))
+        .route("/mfa", get(pages::auth::mfa_page).post(pages::auth::mfa_submit))
+        .route("/mfa/enroll", post(pages::auth::mfa_enroll))
+        .route("/logout", post(pages::auth::logout))
+        .route("/account", get(pages::account::account))
+        .route("/account/tokens", post(pages::account::create_token))
+        .route("/account/tokens/{id}/revoke", post(pages::account::revoke_token))
+        .route("/audit", get(pages::audit::audit_page));
+    Router::new()
+        .merge(pages)
+        .merge(api_router)
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let json = openapi_json.clone();
+                async move { ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], json.as_str().to_string()) }
+            }),
+        )
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/static/app.css", get(stylesheet))
+        .route_layer(middleware::from_fn(telemetry::record_route))
+        .fallback(not_found)
+        .layer(middleware::from_fn(same_origin_writes))
+        .layer(middleware::from_fn(telemetry::security_headers))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(2 * 1024 * 1024))
+        .layer(middleware::from_fn_with_state(state.clone(), telemetry::request_context))
+        .with_state(state)
+}
+
+/// Ends sessions past their time limits every few minutes (they are also checked on each use).
+fn spawn_housekeeping(state: &AppState) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            let now = chrono::Utc::now();
+            if let Err(e) = state.store.end_expired_sessions(now - state.config.session.idle, now - state.config.session.absolute).await {
+                tracing::warn!(error = %e, "session housekeeping failed");
+            }
+        }
+    });
+}
+
+/// A running server (tests use port 0 and read the address).
+pub struct Application {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    listener: tokio::net::TcpListener,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let state = build_state(config).await?;
+        Ok(Self { addr, state, listener })
+    }
+
+    pub async fn run(self) -> anyhow::Result<()> {
+        spawn_housekeeping(&self.state);
+        let app = router(self.state);
+        axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        Ok(())
+    }
+}
