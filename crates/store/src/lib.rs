@@ -4,13 +4,14 @@
 //! `Any` driver; the few statements that must differ per engine sit side by side, chosen by
 //! [`Engine`]. Column types are the portable subset: UUIDs, dates and timestamps as text (one
 //! fixed format each, so ordering and comparisons agree on both engines), integers as BIGINT,
-//! booleans as BOOLEAN.
+//! booleans as BOOLEAN on PostgreSQL and INTEGER 0/1 on SQLite (bound as Rust `bool` on both).
 #![forbid(unsafe_code)]
 
 mod audit;
 mod rows;
 mod sessions;
 mod tenancy;
+pub mod testing;
 mod users;
 
 use openiop_domain::{DomainError, Result};

@@ -55,7 +55,11 @@ impl Get for AnyRow {
     fn int(&self, col: &str) -> Result<i64> {
         self.try_get::<i64, _>(col).map_err(|e| decode_err(col, e))
     }
+    /// Booleans: BOOLEAN on PostgreSQL, INTEGER 0/1 on SQLite (the Any driver has no SQLite bool).
     fn flag(&self, col: &str) -> Result<bool> {
-        self.try_get::<bool, _>(col).map_err(|e| decode_err(col, e))
+        match self.try_get::<bool, _>(col) {
+            Ok(b) => Ok(b),
+            Err(_) => self.try_get::<i64, _>(col).map(|v| v != 0).map_err(|e| decode_err(col, e)),
+        }
     }
 }

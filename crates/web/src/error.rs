@@ -13,6 +13,7 @@ pub fn status_of(e: &DomainError) -> StatusCode {
         DomainError::NotFound(_) => StatusCode::NOT_FOUND,
         DomainError::Forbidden => StatusCode::FORBIDDEN,
         DomainError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        DomainError::Rule { code: "csrf_failed", .. } => StatusCode::FORBIDDEN,
         DomainError::Rule { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         DomainError::Conflict { .. } => StatusCode::CONFLICT,
         DomainError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,

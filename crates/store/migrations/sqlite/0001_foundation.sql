@@ -4,7 +4,7 @@ CREATE TABLE organizations (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     slug TEXT NOT NULL UNIQUE,
-    is_demo BOOLEAN NOT NULL DEFAULT FALSE,
+    is_demo INTEGER NOT NULL DEFAULT FALSE,
     created_at TEXT NOT NULL
 );
 
@@ -31,8 +31,8 @@ CREATE TABLE users (
     password_hash TEXT NOT NULL,
     totp_secret TEXT,
     totp_last_step BIGINT NOT NULL DEFAULT 0,
-    mfa_exempt BOOLEAN NOT NULL DEFAULT FALSE,
-    active BOOLEAN NOT NULL DEFAULT TRUE,
+    mfa_exempt INTEGER NOT NULL DEFAULT FALSE,
+    active INTEGER NOT NULL DEFAULT TRUE,
     failed_logins BIGINT NOT NULL DEFAULT 0,
     locked_until TEXT,
     created_at TEXT NOT NULL

@@ -1,0 +1,107 @@
+//! In real Chromium: a therapist sets up two-step sign-in, signs in with a code, signs out;
+//! an idle session ends by itself.
+mod common;
+
+use common::BrowserTest;
+use openiop_domain::audit::{AuditAction, AuditEvent};
+use openiop_domain::auth::{Role, Scope};
+use openiop_domain::users::{Email, NewUser};
+use openiop_web::security::totp;
+use std::time::Duration;
+
+async fn add_staff(t: &BrowserTest, email: &str, password: &str) {
+    let store = &t.state.store;
+    let org = match store.organization_by_slug("harbor-light").await.unwrap() {
+        Some(o) => o,
+        None => store
+            .create_organization(
+                "Harbor Light",
+                &openiop_domain::tenancy::Slug::parse("harbor-light").unwrap(),
+                false,
+                AuditEvent::system("test", AuditAction::Create, "organization", None),
+            )
+            .await
+            .unwrap(),
+    };
+    let user = NewUser {
+        organization_id: org.id,
+        email: Email::parse(email).unwrap(),
+        name: "Theo Therapist".into(),
+        roles: vec![Role::Clinician],
+        scope: Scope::Organization,
+        password_hash: openiop_web::security::hash_password(password).unwrap(),
+        mfa_exempt: false,
+    };
+    store.create_user(user, AuditEvent::system("test", AuditAction::Create, "user", None)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_therapist_enrols_mfa_signs_in_with_a_code_and_signs_out() {
+    let Some(t) = BrowserTest::start(|_| {}).await else { return };
+    add_staff(&t, "theo@harbor.org", "a long enough password").await;
+
+    t.open("/login").await;
+    t.expect_h1("Sign in").await;
+    if let Some(v) = t.accessibility_violations().await {
+        assert!(v.is_empty(), "login page accessibility: {v:?}");
+    }
+    t.fill("email", "theo@harbor.org").await;
+    t.fill("password", "a long enough password").await;
+    t.enter("password").await;
+
+    t.expect_path("/mfa").await;
+    t.expect_h1("Set up two-step sign-in").await;
+    t.screenshot("foundation-mfa-enrolment").await;
+    if let Some(v) = t.accessibility_violations().await {
+        assert!(v.is_empty(), "enrolment page accessibility: {v:?}");
+    }
+    let secret = t.text("#totp-secret").await;
+    let step = totp::step_at(chrono::Utc::now().timestamp());
+    t.fill("code", &totp::code(&secret, step).unwrap()).await;
+    t.enter("code").await;
+    t.expect_h1("Save your recovery codes").await;
+    t.click("#continue").await;
+
+    t.expect_path("/").await;
+    t.expect_h1("Welcome, Theo Therapist").await;
+    t.screenshot("foundation-home").await;
+    if let Some(v) = t.accessibility_violations().await {
+        assert!(v.is_empty(), "home page accessibility: {v:?}");
+    }
+    t.click(".signout button").await;
+    t.expect_path("/login").await;
+
+    // Sign in again: password, then a fresh code from the authenticator.
+    t.fill("email", "theo@harbor.org").await;
+    t.fill("password", "a long enough password").await;
+    t.enter("password").await;
+    t.expect_h1("Two-step sign-in").await;
+    t.fill("code", &totp::code(&secret, step + 1).unwrap()).await;
+    t.enter("code").await;
+    t.expect_h1("Welcome, Theo Therapist").await;
+    t.click(".signout button").await;
+    t.expect_path("/login").await;
+    t.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_session_ends_by_itself() {
+    let Some(t) = BrowserTest::start(|c| {
+        c.demo = true;
+        c.session.idle = chrono::Duration::seconds(2);
+    })
+    .await
+    else {
+        return;
+    };
+    t.open("/login").await;
+    t.fill("email", "director@demo.openiop.org").await;
+    t.fill("password", openiop_web::pages::auth::DEMO_PASSWORD).await;
+    t.enter("password").await;
+    t.expect_path("/").await;
+    assert!(t.text(".demo-banner").await.contains("Demo organization"));
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    t.open("/").await;
+    t.expect_path("/login").await;
+    t.finish().await;
+}
