@@ -62,10 +62,13 @@ def main():
     w("")
     w("## Machine")
     w("")
-    w(f"- CPU: {sh('lscpu | sed -n s/^Model\\ name:\\ *//p')} ({os.cpu_count()} cores visible), "
-      f"memory {sh('free -g | awk \"/Mem:/{print \\$2}\"')} GB, {platform.system()} {platform.release()}")
-    w(f"- {sh('rustc --version')}, release profile; Python {platform.python_version()}, "
-      f"OR-Tools {sh('python3 -c \"import ortools; print(ortools.__version__)\"')}")
+    cpu = sh("lscpu | sed -n 's/^Model name: *//p'")
+    mem = sh("free -g | awk '/Mem:/{print $2}'")
+    rustc = sh("rustc --version")
+    ort = sh("python3 -c 'import ortools; print(ortools.__version__)'")
+    w(f"- CPU: {cpu} ({os.cpu_count()} cores visible), memory {mem} GB, "
+      f"{platform.system()} {platform.release()}")
+    w(f"- {rustc}, release profile; Python {platform.python_version()}, OR-Tools {ort}")
     w("- CP-SAT runs with `--workers 2`; ours with `--threads 0` (= 2 cores), `--seed 1`.")
     w("- The machine is shared with another engineer's builds, so single timings can be noisy.")
     w("")

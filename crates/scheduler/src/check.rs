@@ -6,10 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::model::{
-    DAY_NAMES, DAYS, Instance, RoomKind, SLOTS, SessionMode, SessionType, Solution,
-    credential_mask, hhmm,
-};
+use crate::model::{DAY_NAMES, DAYS, Instance, RoomKind, SLOTS, SessionMode, SessionType, Solution, credential_mask, hhmm};
 
 /// Objective weights (FORMAT.md §6); shortfall is per half hour.
 pub const W_SHORT_HALF_HOUR: i64 = 500;
@@ -66,32 +63,20 @@ pub fn check_instance(inst: &Instance) -> Vec<String> {
             problems.push(format!("duplicate id {id}"));
         }
     }
-    let site_state: HashMap<&str, &str> = inst
-        .sites
-        .iter()
-        .map(|s| (s.id.as_str(), s.state.as_str()))
-        .collect();
+    let site_state: HashMap<&str, &str> = inst.sites.iter().map(|s| (s.id.as_str(), s.state.as_str())).collect();
     for c in &inst.clinicians {
         match site_state.get(c.site.as_str()) {
             None => problems.push(format!("clinician {}: unknown site {}", c.id, c.site)),
-            Some(st) if !c.licenses.iter().any(|l| l == st) => problems.push(format!(
-                "clinician {} not licensed in its site's state",
-                c.id
-            )),
+            Some(st) if !c.licenses.iter().any(|l| l == st) => {
+                problems.push(format!("clinician {} not licensed in its site's state", c.id))
+            }
             _ => {}
         }
     }
-    let clin_site: HashMap<&str, &str> = inst
-        .clinicians
-        .iter()
-        .map(|c| (c.id.as_str(), c.site.as_str()))
-        .collect();
+    let clin_site: HashMap<&str, &str> = inst.clinicians.iter().map(|c| (c.id.as_str(), c.site.as_str())).collect();
     for p in &inst.patients {
         if clin_site.get(p.primary.as_str()) != Some(&p.site.as_str()) {
-            problems.push(format!(
-                "patient {}: primary clinician not at the patient's site",
-                p.id
-            ));
+            problems.push(format!("patient {}: primary clinician not at the patient's site", p.id));
         }
     }
     for r in &inst.rooms {
@@ -107,12 +92,7 @@ fn available(windows: &[[i64; 3]], day: i64, start: i64, dur: i64) -> bool {
 }
 
 fn when(day: i64, start: i64, dur: i64) -> String {
-    format!(
-        "{} {}-{}",
-        DAY_NAMES[day as usize],
-        hhmm(start),
-        hhmm(start + dur)
-    )
+    format!("{} {}-{}", DAY_NAMES[day as usize], hhmm(start), hhmm(start + dur))
 }
 
 struct Good<'a> {
@@ -130,36 +110,11 @@ struct Good<'a> {
 /// Every hard-rule violation of `sol` for `inst` (empty = valid) and the objective.
 pub fn validate(inst: &Instance, sol: &Solution) -> (Vec<Violation>, Objective) {
     let mut viol: Vec<Violation> = Vec::new();
-    let mut bad = |code: &'static str, message: String, sessions: Vec<String>| {
-        viol.push(Violation {
-            code,
-            message,
-            sessions,
-        })
-    };
-    let site_state: HashMap<&str, &str> = inst
-        .sites
-        .iter()
-        .map(|s| (s.id.as_str(), s.state.as_str()))
-        .collect();
-    let pat: HashMap<&str, usize> = inst
-        .patients
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.id.as_str(), i))
-        .collect();
-    let clin: HashMap<&str, usize> = inst
-        .clinicians
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.id.as_str(), i))
-        .collect();
-    let room: HashMap<&str, usize> = inst
-        .rooms
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.id.as_str(), i))
-        .collect();
+    let mut bad = |code: &'static str, message: String, sessions: Vec<String>| viol.push(Violation { code, message, sessions });
+    let site_state: HashMap<&str, &str> = inst.sites.iter().map(|s| (s.id.as_str(), s.state.as_str())).collect();
+    let pat: HashMap<&str, usize> = inst.patients.iter().enumerate().map(|(i, p)| (p.id.as_str(), i)).collect();
+    let clin: HashMap<&str, usize> = inst.clinicians.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
+    let room: HashMap<&str, usize> = inst.rooms.iter().enumerate().map(|(i, r)| (r.id.as_str(), i)).collect();
 
     let mut good: Vec<Good> = Vec::new();
     let mut seen = HashSet::new();
@@ -167,38 +122,19 @@ pub fn validate(inst: &Instance, sol: &Solution) -> (Vec<Violation>, Objective) 
         let sid = s.id.as_str();
         let one = vec![s.id.clone()];
         if !seen.insert(sid) {
-            bad(
-                "H1",
-                format!("session {sid}: duplicate session id"),
-                one.clone(),
-            );
+            bad("H1", format!("session {sid}: duplicate session id"), one.clone());
         }
         let dur = s.kind.duration() as i64;
         if !(0..DAYS as i64).contains(&s.day) {
-            bad(
-                "H1",
-                format!("session {sid}: day {} not in 0..5", s.day),
-                one,
-            );
+            bad("H1", format!("session {sid}: day {} not in 0..5", s.day), one);
             continue;
         }
         if s.start < 0 || s.start + dur > SLOTS as i64 {
-            bad(
-                "H1",
-                format!(
-                    "session {sid}: start {} + {dur} slots does not fit in the day",
-                    s.start
-                ),
-                one,
-            );
+            bad("H1", format!("session {sid}: start {} + {dur} slots does not fit in the day", s.start), one);
             continue;
         }
         let Some(&c) = clin.get(s.clinician.as_str()) else {
-            bad(
-                "H1",
-                format!("session {sid}: unknown clinician {}", s.clinician),
-                one,
-            );
+            bad("H1", format!("session {sid}: unknown clinician {}", s.clinician), one);
             continue;
         };
         let mut r = None;
@@ -206,24 +142,13 @@ pub fn validate(inst: &Instance, sol: &Solution) -> (Vec<Violation>, Objective) 
             SessionMode::InPerson => match s.room.as_deref().and_then(|x| room.get(x)) {
                 Some(&ri) => r = Some(ri),
                 None => {
-                    bad(
-                        "H1",
-                        format!(
-                            "session {sid}: in-person session needs a known room, got {:?}",
-                            s.room
-                        ),
-                        one,
-                    );
+                    bad("H1", format!("session {sid}: in-person session needs a known room, got {:?}", s.room), one);
                     continue;
                 }
             },
             SessionMode::Virtual => {
                 if s.room.is_some() {
-                    bad(
-                        "H1",
-                        format!("session {sid}: virtual session must not hold a room"),
-                        one.clone(),
-                    );
+                    bad("H1", format!("session {sid}: virtual session must not hold a room"), one.clone());
                 }
             }
         }
@@ -236,35 +161,17 @@ pub fn validate(inst: &Instance, sol: &Solution) -> (Vec<Violation>, Objective) 
             }
         }
         if unknown {
-            bad(
-                "H1",
-                format!("session {sid}: patients must be a list of known patient ids"),
-                one,
-            );
+            bad("H1", format!("session {sid}: patients must be a list of known patient ids"), one);
             continue;
         }
         let mut uniq = pats.clone();
         uniq.sort_unstable();
         uniq.dedup();
         if uniq.len() != pats.len() {
-            bad(
-                "H1",
-                format!("session {sid}: a patient is listed twice"),
-                one,
-            );
+            bad("H1", format!("session {sid}: a patient is listed twice"), one);
             pats = uniq;
         }
-        good.push(Good {
-            sid,
-            typ: s.kind,
-            clin: c,
-            day: s.day,
-            start: s.start,
-            dur,
-            mode: s.mode,
-            room: r,
-            pats,
-        });
+        good.push(Good { sid, typ: s.kind, clin: c, day: s.day, start: s.start, dur, mode: s.mode, room: r, pats });
     }
 
     for g in &good {
@@ -278,10 +185,7 @@ pub fn validate(inst: &Instance, sol: &Solution) -> (Vec<Violation>, Objective) 
             if pp.site != cl.site {
                 bad(
                     "H2",
-                    format!(
-                        "session {sid}: patient {} (site {}) with clinician {} (site {})",
-                        pp.id, pp.site, cl.id, cl.site
-                    ),
+                    format!("session {sid}: patient {} (site {}) with clinician {} (site {})", pp.id, pp.site, cl.id, cl.site),
                     one(),
                 );
             }
@@ -289,61 +193,23 @@ pub fn validate(inst: &Instance, sol: &Solution) -> (Vec<Violation>, Objective) 
         if let Some(r) = g.room
             && inst.rooms[r].site != cl.site
         {
-            bad(
-                "H2",
-                format!(
-                    "session {sid}: room {} is not at clinician {}'s site",
-                    inst.rooms[r].id, cl.id
-                ),
-                one(),
-            );
+            bad("H2", format!("session {sid}: room {} is not at clinician {}'s site", inst.rooms[r].id, cl.id), one());
         }
         // H3 credentials
-        let allowed = cl
-            .credentials
-            .iter()
-            .fold(0u8, |m, c| m | credential_mask(c));
+        let allowed = cl.credentials.iter().fold(0u8, |m, c| m | credential_mask(c));
         if allowed & (1 << g.typ.index()) == 0 {
-            bad(
-                "H3",
-                format!(
-                    "session {sid}: clinician {} ({}) may not lead {}",
-                    cl.id,
-                    cl.credentials.join("/"),
-                    g.typ.name()
-                ),
-                one(),
-            );
+            bad("H3", format!("session {sid}: clinician {} ({}) may not lead {}", cl.id, cl.credentials.join("/"), g.typ.name()), one());
         }
         // H4 size
         if g.typ.is_group() {
             if !(3..=12).contains(&g.pats.len()) {
-                bad(
-                    "H4",
-                    format!(
-                        "session {sid}: group has {} patients, must be 3..12",
-                        g.pats.len()
-                    ),
-                    one(),
-                );
+                bad("H4", format!("session {sid}: group has {} patients, must be 3..12", g.pats.len()), one());
             }
         } else if g.pats.len() != 1 {
-            bad(
-                "H4",
-                format!(
-                    "session {sid}: {} must have exactly 1 patient, has {}",
-                    g.typ.name(),
-                    g.pats.len()
-                ),
-                one(),
-            );
+            bad("H4", format!("session {sid}: {} must have exactly 1 patient, has {}", g.typ.name(), g.pats.len()), one());
         }
         // H5 population
-        let pops: HashSet<_> = g
-            .pats
-            .iter()
-            .map(|&p| inst.patients[p].population)
-            .collect();
+        let pops: HashSet<_> = g.pats.iter().map(|&p| inst.patients[p].population).collect();
         if pops.len() > 1 {
             bad("H5", format!("session {sid}: mixes populations"), one());
         }
@@ -351,52 +217,27 @@ pub fn validate(inst: &Instance, sol: &Solution) -> (Vec<Violation>, Objective) 
         for &p in &g.pats {
             let pp = &inst.patients[p];
             if !available(&pp.availability, g.day, g.start, g.dur) {
-                bad(
-                    "H6",
-                    format!("session {sid}: patient {} not available {w}", pp.id),
-                    one(),
-                );
+                bad("H6", format!("session {sid}: patient {} not available {w}", pp.id), one());
             }
         }
         if !available(&cl.availability, g.day, g.start, g.dur) {
-            bad(
-                "H7",
-                format!("session {sid}: clinician {} not available {w}", cl.id),
-                one(),
-            );
+            bad("H7", format!("session {sid}: clinician {} not available {w}", cl.id), one());
         }
         // H11 room kind and capacity
         if let Some(r) = g.room {
             let rm = &inst.rooms[r];
             if g.typ.is_group() {
                 if rm.kind != RoomKind::Group {
-                    bad(
-                        "H11",
-                        format!("session {sid}: group in room {} of kind office", rm.id),
-                        one(),
-                    );
+                    bad("H11", format!("session {sid}: group in room {} of kind office", rm.id), one());
                 } else if g.pats.len() as u32 > rm.capacity.unwrap_or(0) {
                     bad(
                         "H11",
-                        format!(
-                            "session {sid}: {} patients in room {} of capacity {}",
-                            g.pats.len(),
-                            rm.id,
-                            rm.capacity.unwrap_or(0)
-                        ),
+                        format!("session {sid}: {} patients in room {} of capacity {}", g.pats.len(), rm.id, rm.capacity.unwrap_or(0)),
                         one(),
                     );
                 }
             } else if rm.kind != RoomKind::Office {
-                bad(
-                    "H11",
-                    format!(
-                        "session {sid}: {} must use an office, room {} is a group room",
-                        g.typ.name(),
-                        rm.id
-                    ),
-                    one(),
-                );
+                bad("H11", format!("session {sid}: {} must use an office, room {} is a group room", g.typ.name(), rm.id), one());
             }
         }
         // H12 modality, H13 licensure
@@ -408,36 +249,19 @@ pub fn validate(inst: &Instance, sol: &Solution) -> (Vec<Violation>, Objective) 
                 crate::model::PatientMode::Virtual => g.mode == SessionMode::Virtual,
             };
             if !ok {
-                bad(
-                    "H12",
-                    format!(
-                        "session {sid}: patient {} does not accept this session's mode",
-                        pp.id
-                    ),
-                    one(),
-                );
+                bad("H12", format!("session {sid}: patient {} does not accept this session's mode", pp.id), one());
             }
             if g.mode == SessionMode::Virtual && !cl.licenses.contains(&pp.home_state) {
                 bad(
                     "H13",
-                    format!(
-                        "session {sid}: clinician {} not licensed in {}, home of virtual attendee {}",
-                        cl.id, pp.home_state, pp.id
-                    ),
+                    format!("session {sid}: clinician {} not licensed in {}, home of virtual attendee {}", cl.id, pp.home_state, pp.id),
                     one(),
                 );
             }
             if g.mode == SessionMode::InPerson {
                 let st = site_state.get(cl.site.as_str()).copied().unwrap_or("");
                 if !cl.licenses.iter().any(|l| l == st) {
-                    bad(
-                        "H13",
-                        format!(
-                            "session {sid}: clinician {} not licensed in site state",
-                            cl.id
-                        ),
-                        one(),
-                    );
+                    bad("H13", format!("session {sid}: clinician {} not licensed in site state", cl.id), one());
                 }
             }
         }
@@ -448,9 +272,7 @@ pub fn validate(inst: &Instance, sol: &Solution) -> (Vec<Violation>, Objective) 
         let mut busy: BTreeMap<String, Vec<(i64, i64, i64, &str)>> = BTreeMap::new();
         for g in &good {
             for k in keys(g) {
-                busy.entry(k)
-                    .or_default()
-                    .push((g.day, g.start, g.start + g.dur, g.sid));
+                busy.entry(k).or_default().push((g.day, g.start, g.start + g.dur, g.sid));
             }
         }
         for (key, items) in &busy {
@@ -461,10 +283,7 @@ pub fn validate(inst: &Instance, sol: &Solution) -> (Vec<Violation>, Objective) 
                     if d1 == d2 && s1 < e2 && s2 < e1 {
                         bad(
                             code,
-                            format!(
-                                "{kind} {key}: sessions {id1} and {id2} overlap on {}",
-                                DAY_NAMES[d1 as usize]
-                            ),
+                            format!("{kind} {key}: sessions {id1} and {id2} overlap on {}", DAY_NAMES[d1 as usize]),
                             vec![id1.to_string(), id2.to_string()],
                         );
                     }
@@ -472,21 +291,9 @@ pub fn validate(inst: &Instance, sol: &Solution) -> (Vec<Violation>, Objective) 
             }
         }
     };
-    overlaps("H8", "patient", &|g| {
-        g.pats
-            .iter()
-            .map(|&p| inst.patients[p].id.clone())
-            .collect()
-    });
-    overlaps("H9", "clinician", &|g| {
-        vec![inst.clinicians[g.clin].id.clone()]
-    });
-    overlaps("H10", "room", &|g| {
-        g.room
-            .map(|r| inst.rooms[r].id.clone())
-            .into_iter()
-            .collect()
-    });
+    overlaps("H8", "patient", &|g| g.pats.iter().map(|&p| inst.patients[p].id.clone()).collect());
+    overlaps("H9", "clinician", &|g| vec![inst.clinicians[g.clin].id.clone()]);
+    overlaps("H10", "room", &|g| g.room.map(|r| inst.rooms[r].id.clone()).into_iter().collect());
 
     // H14 clinician hours
     let mut led = vec![0i64; inst.clinicians.len()];
@@ -497,16 +304,7 @@ pub fn validate(inst: &Instance, sol: &Solution) -> (Vec<Violation>, Objective) 
     }
     for (c, cl) in inst.clinicians.iter().enumerate() {
         if led[c] as f64 > 2.0 * cl.max_hours {
-            bad(
-                "H14",
-                format!(
-                    "clinician {}: leads {} h > max {} h",
-                    cl.id,
-                    led[c] as f64 / 2.0,
-                    cl.max_hours
-                ),
-                led_by[c].clone(),
-            );
+            bad("H14", format!("clinician {}: leads {} h > max {} h", cl.id, led[c] as f64 / 2.0, cl.max_hours), led_by[c].clone());
         }
     }
 
@@ -535,9 +333,7 @@ pub fn validate(inst: &Instance, sol: &Solution) -> (Vec<Violation>, Objective) 
             if g.mode == SessionMode::InPerson {
                 inperson_days[p][g.day as usize] = true;
             }
-            if g.typ == SessionType::Individual
-                && inst.clinicians[g.clin].id != inst.patients[p].primary
-            {
+            if g.typ == SessionType::Individual && inst.clinicians[g.clin].id != inst.patients[p].primary {
                 obj.not_primary += 1;
             }
         }
@@ -550,13 +346,7 @@ pub fn validate(inst: &Instance, sol: &Solution) -> (Vec<Violation>, Objective) 
             if sids.len() > 1 {
                 bad(
                     "H15",
-                    format!(
-                        "patient {}: {} groups on {} ({})",
-                        pp.id,
-                        sids.len(),
-                        DAY_NAMES[*day as usize],
-                        sids.join(", ")
-                    ),
+                    format!("patient {}: {} groups on {} ({})", pp.id, sids.len(), DAY_NAMES[*day as usize], sids.join(", ")),
                     sids.iter().map(|s| s.to_string()).collect(),
                 );
             }
@@ -566,12 +356,7 @@ pub fn validate(inst: &Instance, sol: &Solution) -> (Vec<Violation>, Objective) 
             if count[p][k] > need {
                 bad(
                     "H16",
-                    format!(
-                        "patient {}: {} {} sessions, needs only {need}",
-                        pp.id,
-                        count[p][k],
-                        t.name()
-                    ),
+                    format!("patient {}: {} {} sessions, needs only {need}", pp.id, count[p][k], t.name()),
                     of_type[p][t.index()].clone(),
                 );
             }
@@ -579,12 +364,7 @@ pub fn validate(inst: &Instance, sol: &Solution) -> (Vec<Violation>, Objective) 
         if slots[p] as f64 > 2.0 * pp.max_hours {
             bad(
                 "H17",
-                format!(
-                    "patient {}: {} countable h > max {} h",
-                    pp.id,
-                    slots[p] as f64 / 2.0,
-                    pp.max_hours
-                ),
+                format!("patient {}: {} countable h > max {} h", pp.id, slots[p] as f64 / 2.0, pp.max_hours),
                 of_type[p].iter().flatten().cloned().collect(),
             );
         }

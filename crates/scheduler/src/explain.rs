@@ -9,8 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use crate::model::{
-    DAY_NAMES, DAYS, Instance, PatientMode, Population, RoomKind, SLOTS, SessionMode, SessionType,
-    Solution, credential_mask, hhmm,
+    DAY_NAMES, DAYS, Instance, PatientMode, Population, RoomKind, SLOTS, SessionMode, SessionType, Solution, credential_mask, hhmm,
 };
 
 /// Why one patient's plan is incomplete.
@@ -70,54 +69,27 @@ pub(crate) fn describe(ms: &[u32; DAYS]) -> String {
         .into_iter()
         .map(|((a, b), days)| {
             let names: Vec<&str> = days.iter().map(|&d| DAY_NAMES[d]).collect();
-            (
-                days[0],
-                format!("{} {}–{}", names.join("/"), hhmm(a as i64), hhmm(b as i64)),
-            )
+            (days[0], format!("{} {}–{}", names.join("/"), hhmm(a as i64), hhmm(b as i64)))
         })
         .collect();
     parts.sort();
     if parts.is_empty() {
         return "no time at all".into();
     }
-    parts
-        .into_iter()
-        .map(|p| p.1)
-        .collect::<Vec<_>>()
-        .join(", ")
+    parts.into_iter().map(|p| p.1).collect::<Vec<_>>().join(", ")
 }
 
 fn days_of(ms: &[u32; DAYS]) -> String {
-    let d: Vec<&str> = (0..DAYS)
-        .filter(|&d| ms[d] != 0)
-        .map(|d| DAY_NAMES[d])
-        .collect();
-    if d.is_empty() {
-        "no day".into()
-    } else {
-        d.join("/")
-    }
+    let d: Vec<&str> = (0..DAYS).filter(|&d| ms[d] != 0).map(|d| DAY_NAMES[d]).collect();
+    if d.is_empty() { "no day".into() } else { d.join("/") }
 }
 
 fn fmt_h(half: i64) -> String {
-    if half % 2 == 0 {
-        format!("{} h", half / 2)
-    } else {
-        format!("{:.1} h", half as f64 / 2.0)
-    }
+    if half % 2 == 0 { format!("{} h", half / 2) } else { format!("{:.1} h", half as f64 / 2.0) }
 }
 
 /// An open group: (type, day, start, population, virtual, clinician, size, capacity).
-type GroupInfo = (
-    SessionType,
-    usize,
-    usize,
-    Population,
-    bool,
-    usize,
-    usize,
-    usize,
-);
+type GroupInfo = (SessionType, usize, usize, Population, bool, usize, usize, usize);
 
 struct Occ {
     pbusy: Vec<[u32; DAYS]>,
@@ -134,24 +106,9 @@ struct Occ {
 }
 
 fn occupancy(inst: &Instance, sol: &Solution) -> Occ {
-    let pi: HashMap<&str, usize> = inst
-        .patients
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.id.as_str(), i))
-        .collect();
-    let ci: HashMap<&str, usize> = inst
-        .clinicians
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.id.as_str(), i))
-        .collect();
-    let ri: HashMap<&str, usize> = inst
-        .rooms
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.id.as_str(), i))
-        .collect();
+    let pi: HashMap<&str, usize> = inst.patients.iter().enumerate().map(|(i, p)| (p.id.as_str(), i)).collect();
+    let ci: HashMap<&str, usize> = inst.clinicians.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
+    let ri: HashMap<&str, usize> = inst.rooms.iter().enumerate().map(|(i, r)| (r.id.as_str(), i)).collect();
     let mut o = Occ {
         pbusy: vec![[0; DAYS]; inst.patients.len()],
         pgday: vec![0; inst.patients.len()],
@@ -182,9 +139,7 @@ fn occupancy(inst: &Instance, sol: &Solution) -> Occ {
             o.rbusy[r][d] |= m;
             if inst.rooms[r].kind == RoomKind::Office {
                 for t in st..st + dur {
-                    *o.office_use
-                        .entry((inst.rooms[r].site.clone(), d, t))
-                        .or_default() += 1;
+                    *o.office_use.entry((inst.rooms[r].site.clone(), d, t)).or_default() += 1;
                 }
             } else {
                 cap = inst.rooms[r].capacity.unwrap_or(0).min(12) as usize;
@@ -208,16 +163,7 @@ fn occupancy(inst: &Instance, sol: &Solution) -> Occ {
         if s.kind.is_group()
             && let Some(c) = c
         {
-            o.groups.push((
-                s.kind,
-                d,
-                st,
-                pop,
-                s.mode == SessionMode::Virtual,
-                c,
-                s.patients.len(),
-                cap,
-            ));
+            o.groups.push((s.kind, d, st, pop, s.mode == SessionMode::Virtual, c, s.patients.len(), cap));
         }
     }
     o
@@ -226,11 +172,19 @@ fn occupancy(inst: &Instance, sol: &Solution) -> Occ {
 /// Explanations for every patient short of hours or of a needed 1:1 session in `sol`.
 pub fn explain(inst: &Instance, sol: &Solution) -> Vec<Explanation> {
     let occ = occupancy(inst, sol);
-    let site_state: HashMap<&str, &str> = inst
-        .sites
-        .iter()
-        .map(|s| (s.id.as_str(), s.state.as_str()))
-        .collect();
+    let site_state: HashMap<&str, &str> = inst.sites.iter().map(|s| (s.id.as_str(), s.state.as_str())).collect();
+    let mut pre = Pre {
+        pav: inst.patients.iter().map(|p| masks(&p.availability)).collect(),
+        cav: inst.clinicians.iter().map(|c| masks(&c.availability)).collect(),
+        by_site: HashMap::new(),
+        cred: inst.clinicians.iter().map(|c| c.credentials.iter().fold(0u8, |m, x| m | credential_mask(x))).collect(),
+    };
+    for (i, p) in inst.patients.iter().enumerate() {
+        pre.by_site.entry(p.site.clone()).or_default().0.push(i);
+    }
+    for (i, c) in inst.clinicians.iter().enumerate() {
+        pre.by_site.entry(c.site.clone()).or_default().1.push(i);
+    }
     let mut out = Vec::new();
     for (p, pt) in inst.patients.iter().enumerate() {
         let req = (2.0 * pt.required_hours).ceil() as i64;
@@ -245,13 +199,8 @@ pub fn explain(inst: &Instance, sol: &Solution) -> Vec<Explanation> {
         if short == 0 && missing.is_empty() {
             continue;
         }
-        let ctx = Ctx {
-            inst,
-            occ: &occ,
-            p,
-            av: masks(&pt.availability),
-            site_state: site_state.get(pt.site.as_str()).copied().unwrap_or(""),
-        };
+        let ctx =
+            Ctx { pre: &pre, inst, occ: &occ, p, av: pre.pav[p], site_state: site_state.get(pt.site.as_str()).copied().unwrap_or("") };
         let mut reasons = Vec::new();
         if short > 0 {
             reasons.extend(ctx.hours_reasons(req, short));
@@ -264,17 +213,24 @@ pub fn explain(inst: &Instance, sol: &Solution) -> Vec<Explanation> {
             site: pt.site.clone(),
             hours: occ.php[p] as f64 / 2.0,
             required_hours: pt.required_hours,
-            missing: missing
-                .iter()
-                .map(|(t, n)| (t.name().to_string(), *n))
-                .collect(),
+            missing: missing.iter().map(|(t, n)| (t.name().to_string(), *n)).collect(),
             reasons,
         });
     }
     out
 }
 
+/// Per-instance lookups computed once.
+struct Pre {
+    pav: Vec<[u32; DAYS]>,
+    cav: Vec<[u32; DAYS]>,
+    /// site id -> (patients, clinicians)
+    by_site: HashMap<String, (Vec<usize>, Vec<usize>)>,
+    cred: Vec<u8>,
+}
+
 struct Ctx<'a> {
+    pre: &'a Pre,
     inst: &'a Instance,
     occ: &'a Occ,
     p: usize,
@@ -298,24 +254,17 @@ impl Ctx<'_> {
     /// Clinicians of the patient's site who may lead `t` for this patient in mode `virt`.
     fn leaders(&self, t: SessionType, virt: bool) -> Vec<usize> {
         let pt = self.pt();
-        self.inst
-            .clinicians
+        let Some((_, clins)) = self.pre.by_site.get(&pt.site) else {
+            return Vec::new();
+        };
+        clins
             .iter()
-            .enumerate()
-            .filter(|(_, c)| {
-                c.site == pt.site
-                    && c.credentials
-                        .iter()
-                        .fold(0u8, |m, x| m | credential_mask(x))
-                        & (1 << t.index())
-                        != 0
-                    && if virt {
-                        c.licenses.contains(&pt.home_state)
-                    } else {
-                        c.licenses.iter().any(|l| l == self.site_state)
-                    }
+            .copied()
+            .filter(|&c| {
+                let cl = &self.inst.clinicians[c];
+                self.pre.cred[c] & (1 << t.index()) != 0
+                    && if virt { cl.licenses.contains(&pt.home_state) } else { cl.licenses.iter().any(|l| l == self.site_state) }
             })
-            .map(|(i, _)| i)
             .collect()
     }
 
@@ -330,12 +279,7 @@ impl Ctx<'_> {
     fn hours_reasons(&self, req: i64, short: i64) -> Vec<String> {
         let pt = self.pt();
         let max = (2.0 * pt.max_hours).floor() as i64;
-        let mut r = vec![format!(
-            "scheduled {} of the {} required ({} short)",
-            fmt_h(self.occ.php[self.p]),
-            fmt_h(req),
-            fmt_h(short)
-        )];
+        let mut r = vec![format!("scheduled {} of the {} required ({} short)", fmt_h(self.occ.php[self.p]), fmt_h(req), fmt_h(short))];
         // 1. what the windows allow at all
         let group_ub: i64 = (0..DAYS)
             .map(|d| match longest_run(self.av[d]) {
@@ -345,11 +289,7 @@ impl Ctx<'_> {
             })
             .sum();
         let has2 = (0..DAYS).any(|d| longest_run(self.av[d]) >= 2);
-        let one_ub = if has2 {
-            2 * (pt.needs.individual + pt.needs.family) as i64
-        } else {
-            0
-        };
+        let one_ub = if has2 { 2 * (pt.needs.individual + pt.needs.family) as i64 } else { 0 };
         let ub = (group_ub + one_ub).min(max);
         if ub < req {
             r.push(format!(
@@ -363,16 +303,11 @@ impl Ctx<'_> {
         }
         // 1b. the same, counting only times when someone who may lead the session is on shift
         let on_shift = |t: SessionType, d: usize, m: u32| {
-            self.modes().into_iter().any(|virt| {
-                self.leaders(t, virt)
-                    .iter()
-                    .any(|&c| masks(&self.inst.clinicians[c].availability)[d] & m == m)
-            })
+            self.modes().into_iter().any(|virt| self.leaders(t, virt).iter().any(|&c| self.pre.cav[c][d] & m == m))
         };
         let fits = |t: SessionType, d: usize| {
             let dur = t.duration() as usize;
-            (0..=SLOTS - dur)
-                .any(|s| self.av[d] & mask(s, dur) == mask(s, dur) && on_shift(t, d, mask(s, dur)))
+            (0..=SLOTS - dur).any(|s| self.av[d] & mask(s, dur) == mask(s, dur) && on_shift(t, d, mask(s, dur)))
         };
         let mut staffed_group = 0i64;
         let mut no_leader_days = [0u32; DAYS];
@@ -389,19 +324,12 @@ impl Ctx<'_> {
             .iter()
             .map(|&t| {
                 let n = pt.needs.of(t).unwrap_or(0) as i64;
-                if (0..DAYS).any(|d| fits(t, d)) {
-                    2 * n
-                } else {
-                    0
-                }
+                if (0..DAYS).any(|d| fits(t, d)) { 2 * n } else { 0 }
             })
             .sum();
         if (staffed_group + staffed_one).min(max) < req {
             let gaps = if no_leader_days.iter().any(|&m| m != 0) {
-                format!(
-                    "; nobody who may lead a group is on shift during {}",
-                    describe(&no_leader_days)
-                )
+                format!("; nobody who may lead a group is on shift during {}", describe(&no_leader_days))
             } else {
                 String::new()
             };
@@ -428,11 +356,7 @@ impl Ctx<'_> {
                         if self.av[d] & m != m {
                             continue;
                         }
-                        let lead: Vec<usize> = leaders
-                            .iter()
-                            .copied()
-                            .filter(|&c| masks(&self.inst.clinicians[c].availability)[d] & m == m)
-                            .collect();
+                        let lead: Vec<usize> = leaders.iter().copied().filter(|&c| self.pre.cav[c][d] & m == m).collect();
                         if lead.is_empty() {
                             continue;
                         }
@@ -448,19 +372,11 @@ impl Ctx<'_> {
         }
         if !any_leader {
             let lic = if pt.mode == PatientMode::Virtual {
-                format!(
-                    " and licensed in {} (they attend virtually only)",
-                    pt.home_state
-                )
+                format!(" and licensed in {} (they attend virtually only)", pt.home_state)
             } else {
                 String::new()
             };
-            r.push(format!(
-                "no clinician at {} who may lead groups{} works during their windows ({})",
-                pt.site,
-                lic,
-                describe(&self.av)
-            ));
+            r.push(format!("no clinician at {} who may lead groups{} works during their windows ({})", pt.site, lic, describe(&self.av)));
             return r;
         }
         if !any_peers {
@@ -481,9 +397,7 @@ impl Ctx<'_> {
             .rooms
             .iter()
             .enumerate()
-            .filter(|(_, x)| {
-                x.site == pt.site && x.kind == RoomKind::Group && x.capacity.unwrap_or(0) >= 3
-            })
+            .filter(|(_, x)| x.site == pt.site && x.kind == RoomKind::Group && x.capacity.unwrap_or(0) >= 3)
             .map(|(i, _)| i)
             .collect();
         for t in [SessionType::PsychoedGroup, SessionType::ProcessGroup] {
@@ -498,10 +412,7 @@ impl Ctx<'_> {
                 }
                 for s in 0..=SLOTS - dur {
                     let m = mask(s, dur);
-                    if self.av[d] & m != m
-                        || leader_windows[d] & m != m
-                        || self.occ.pbusy[self.p][d] & m != 0
-                    {
+                    if self.av[d] & m != m || leader_windows[d] & m != m || self.occ.pbusy[self.p][d] & m != 0 {
                         continue;
                     }
                     n_pos += 1;
@@ -509,14 +420,8 @@ impl Ctx<'_> {
                     // an open group at that very time the patient could join?
                     let mut joinable_full = false;
                     for g in &self.occ.groups {
-                        if g.0 == t
-                            && g.1 == d
-                            && g.2 == s
-                            && g.3 == pt.population
-                            && self.modes().contains(&g.4)
-                        {
-                            let lic_ok =
-                                !g.4 || self.inst.clinicians[g.5].licenses.contains(&pt.home_state);
+                        if g.0 == t && g.1 == d && g.2 == s && g.3 == pt.population && self.modes().contains(&g.4) {
+                            let lic_ok = !g.4 || self.inst.clinicians[g.5].licenses.contains(&pt.home_state);
                             if lic_ok && g.6 >= g.7 {
                                 joinable_full = true;
                             }
@@ -528,33 +433,23 @@ impl Ctx<'_> {
                     let mut blocked_by: Option<&'static str> = None;
                     let mut any_mode_ok = false;
                     for virt in self.modes() {
-                        let lead: Vec<usize> = self
-                            .leaders(t, virt)
-                            .into_iter()
-                            .filter(|&c| masks(&self.inst.clinicians[c].availability)[d] & m == m)
-                            .collect();
+                        let lead: Vec<usize> = self.leaders(t, virt).into_iter().filter(|&c| self.pre.cav[c][d] & m == m).collect();
                         let free_lead: Vec<usize> = lead
                             .iter()
                             .copied()
                             .filter(|&c| {
                                 self.occ.cbusy[c][d] & m == 0
-                                    && self.occ.cload[c] + dur as i64
-                                        <= (2.0 * self.inst.clinicians[c].max_hours).floor() as i64
+                                    && self.occ.cload[c] + dur as i64 <= (2.0 * self.inst.clinicians[c].max_hours).floor() as i64
                             })
                             .collect();
                         if lead.is_empty() {
                             continue;
                         }
                         if free_lead.is_empty() {
-                            let at_max = lead.iter().all(|&c| {
-                                self.occ.cload[c] + dur as i64
-                                    > (2.0 * self.inst.clinicians[c].max_hours).floor() as i64
-                            });
-                            blocked_by.get_or_insert(if at_max {
-                                "leaders_max"
-                            } else {
-                                "leaders"
-                            });
+                            let at_max = lead
+                                .iter()
+                                .all(|&c| self.occ.cload[c] + dur as i64 > (2.0 * self.inst.clinicians[c].max_hours).floor() as i64);
+                            blocked_by.get_or_insert(if at_max { "leaders_max" } else { "leaders" });
                             continue;
                         }
                         if !virt && group_rooms.iter().all(|&rm| self.occ.rbusy[rm][d] & m != 0) {
@@ -590,11 +485,7 @@ impl Ctx<'_> {
             let txt = match *k {
                 "leaders" => format!(
                     "every clinician who may lead a group{} is already booked at the times they can still come ({when}; {share})",
-                    if pt.mode == PatientMode::Virtual {
-                        format!(" and is licensed in {}", pt.home_state)
-                    } else {
-                        String::new()
-                    }
+                    if pt.mode == PatientMode::Virtual { format!(" and is licensed in {}", pt.home_state) } else { String::new() }
                 ),
                 "leaders_max" => format!(
                     "the clinicians who could lead a group when they can come ({when}) have reached their weekly maximum hours ({share})"
@@ -610,10 +501,7 @@ impl Ctx<'_> {
                 "full" => {
                     format!("the groups running at the times they can come are full ({share})")
                 }
-                "maxh" => format!(
-                    "another group would take them past their {} weekly maximum",
-                    fmt_h(max)
-                ),
+                "maxh" => format!("another group would take them past their {} weekly maximum", fmt_h(max)),
                 _ => format!(
                     "a group could still be formed at some of the times they can come ({when}), but it would cost more than it gains elsewhere in the schedule (search limit)"
                 ),
@@ -628,24 +516,21 @@ impl Ctx<'_> {
     /// free in the final schedule and short of hours.
     fn peers(&self, d: usize, m: u32, virt: bool, leaders: &[usize], now: bool) -> usize {
         let pt = self.pt();
-        self.inst
-            .patients
-            .iter()
-            .enumerate()
-            .filter(|&(q, o)| {
+        let Some((pats, _)) = self.pre.by_site.get(&pt.site) else {
+            return 0;
+        };
+        pats.iter()
+            .filter(|&&q| {
+                let o = &self.inst.patients[q];
                 q != self.p
-                    && o.site == pt.site
                     && o.population == pt.population
                     && match o.mode {
                         PatientMode::Either => true,
                         PatientMode::InPerson => !virt,
                         PatientMode::Virtual => virt,
                     }
-                    && masks(&o.availability)[d] & m == m
-                    && (!virt
-                        || leaders
-                            .iter()
-                            .any(|&c| self.inst.clinicians[c].licenses.contains(&o.home_state)))
+                    && self.pre.pav[q][d] & m == m
+                    && (!virt || leaders.iter().any(|&c| self.inst.clinicians[c].licenses.contains(&o.home_state)))
                     && (!now
                         || (self.occ.pbusy[q][d] & m == 0
                             && self.occ.pgday[q] & (1 << d) == 0
@@ -670,26 +555,18 @@ impl Ctx<'_> {
                 fmt_h(max)
             )];
         }
-        let any_cred = self.inst.clinicians.iter().any(|c| {
-            c.site == pt.site
-                && c.credentials
-                    .iter()
-                    .fold(0u8, |m, x| m | credential_mask(x))
-                    & (1 << t.index())
-                    != 0
-        });
+        let any_cred = self
+            .inst
+            .clinicians
+            .iter()
+            .any(|c| c.site == pt.site && c.credentials.iter().fold(0u8, |m, x| m | credential_mask(x)) & (1 << t.index()) != 0);
         if !any_cred {
             return vec![format!("no {label}: no {who} works at {}", pt.site)];
         }
         let mut static_ok = false;
         let mut free_pos = 0;
         let mut cnt: BTreeMap<&'static str, usize> = BTreeMap::new();
-        let offices = self
-            .inst
-            .rooms
-            .iter()
-            .filter(|x| x.site == pt.site && x.kind == RoomKind::Office)
-            .count();
+        let offices = self.inst.rooms.iter().filter(|x| x.site == pt.site && x.kind == RoomKind::Office).count();
         for virt in self.modes() {
             let leaders = self.leaders(t, virt);
             for d in 0..DAYS {
@@ -698,11 +575,7 @@ impl Ctx<'_> {
                     if self.av[d] & m != m {
                         continue;
                     }
-                    let lead: Vec<usize> = leaders
-                        .iter()
-                        .copied()
-                        .filter(|&c| masks(&self.inst.clinicians[c].availability)[d] & m == m)
-                        .collect();
+                    let lead: Vec<usize> = leaders.iter().copied().filter(|&c| self.pre.cav[c][d] & m == m).collect();
                     if lead.is_empty() {
                         continue;
                     }
@@ -717,24 +590,14 @@ impl Ctx<'_> {
                         .copied()
                         .filter(|&c| {
                             self.occ.cbusy[c][d] & m == 0
-                                && self.occ.cload[c] + dur as i64
-                                    <= (2.0 * self.inst.clinicians[c].max_hours).floor() as i64
+                                && self.occ.cload[c] + dur as i64 <= (2.0 * self.inst.clinicians[c].max_hours).floor() as i64
                         })
                         .collect();
                     if free.is_empty() {
                         *cnt.entry("clin").or_default() += 1;
                         continue;
                     }
-                    if !virt
-                        && (s..s + dur).any(|x| {
-                            self.occ
-                                .office_use
-                                .get(&(pt.site.clone(), d, x))
-                                .copied()
-                                .unwrap_or(0)
-                                >= offices
-                        })
-                    {
+                    if !virt && (s..s + dur).any(|x| self.occ.office_use.get(&(pt.site.clone(), d, x)).copied().unwrap_or(0) >= offices) {
                         *cnt.entry("office").or_default() += 1;
                         continue;
                     }
@@ -744,18 +607,11 @@ impl Ctx<'_> {
         }
         if !static_ok {
             let lic = if pt.mode == PatientMode::Virtual {
-                format!(
-                    " licensed in {} (they attend virtually only)",
-                    pt.home_state
-                )
+                format!(" licensed in {} (they attend virtually only)", pt.home_state)
             } else {
                 String::new()
             };
-            return vec![format!(
-                "no {label}: no {who}{lic} at {} is on shift during their windows ({})",
-                pt.site,
-                describe(&self.av)
-            )];
+            return vec![format!("no {label}: no {who}{lic} at {} is on shift during their windows ({})", pt.site, describe(&self.av))];
         }
         let mut ranked: Vec<(&&str, &usize)> = cnt.iter().collect();
         ranked.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
@@ -765,19 +621,11 @@ impl Ctx<'_> {
         let txt = match **k {
             "self" => format!(
                 "no {label}: whenever a {who} who could see them is on shift, they are already in another session{}",
-                if free_pos == 0 {
-                    ""
-                } else {
-                    " or the clinicians are booked"
-                }
+                if free_pos == 0 { "" } else { " or the clinicians are booked" }
             ),
             "clin" => format!(
                 "no {label}: every {who} who could see them{} is booked or at their weekly maximum at the times they are free",
-                if pt.mode == PatientMode::Virtual {
-                    format!(" (licensed in {})", pt.home_state)
-                } else {
-                    String::new()
-                }
+                if pt.mode == PatientMode::Virtual { format!(" (licensed in {})", pt.home_state) } else { String::new() }
             ),
             "office" => format!(
                 "no {label}: they attend in person only and every office at {} is taken at the times they and a {who} are both free",

@@ -84,14 +84,7 @@ pub struct SolveOptions {
 
 impl Default for SolveOptions {
     fn default() -> Self {
-        SolveOptions {
-            time_limit: Duration::from_secs(10),
-            seed: 1,
-            threads: 0,
-            iterations: None,
-            current: None,
-            stability_weight: 50,
-        }
+        SolveOptions { time_limit: Duration::from_secs(10), seed: 1, threads: 0, iterations: None, current: None, stability_weight: 50 }
     }
 }
 
@@ -130,13 +123,7 @@ pub fn solve(instance: &Instance, opts: &SolveOptions) -> Result<SolveResult, Er
         Some(cur) => replan::stabilities(instance, &sites, cur, opts.stability_weight),
         None => vec![Stability::default(); sites.len()],
     };
-    let threads = if opts.threads == 0 {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    } else {
-        opts.threads
-    };
+    let threads = if opts.threads == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { opts.threads };
 
     // units: (site, lane)
     let mut units: Vec<Mutex<(usize, Lane)>> = Vec::new();
@@ -147,9 +134,7 @@ pub fn solve(instance: &Instance, opts: &SolveOptions) -> Result<SolveResult, Er
         };
         for lane in 0..LANES {
             let rng = Rng::derive(opts.seed, &[si as u64, lane as u64]);
-            let knobs = Knobs {
-                noise: if lane == 0 { 150 } else { 400 },
-            };
+            let knobs = Knobs { noise: if lane == 0 { 150 } else { 400 } };
             units.push(Mutex::new((si, Lane::new(site, start.clone(), rng, knobs))));
         }
     }
@@ -193,9 +178,7 @@ pub fn solve(instance: &Instance, opts: &SolveOptions) -> Result<SolveResult, Er
     // best lane per site
     let mut best: Vec<Option<(i64, State)>> = vec![None; sites.len()];
     for u in units {
-        let (si, lane) = u
-            .into_inner()
-            .map_err(|_| Error::Unsupported("worker panicked".into()))?;
+        let (si, lane) = u.into_inner().map_err(|_| Error::Unsupported("worker panicked".into()))?;
         if best[si].as_ref().is_none_or(|(c, _)| lane.best_cost < *c) {
             best[si] = Some((lane.best_cost, lane.best));
         }
@@ -203,32 +186,13 @@ pub fn solve(instance: &Instance, opts: &SolveOptions) -> Result<SolveResult, Er
     let mut sessions = Vec::new();
     for (si, b) in best.into_iter().enumerate() {
         if let Some((_, st)) = b {
-            sessions.extend(to_sessions(
-                instance,
-                &sites[si],
-                &st,
-                opts.current.as_ref(),
-            ));
+            sessions.extend(to_sessions(instance, &sites[si], &st, opts.current.as_ref()));
         }
     }
-    finish(
-        instance,
-        sessions,
-        opts,
-        t0,
-        epochs.saturating_sub(1),
-        threads,
-    )
+    finish(instance, sessions, opts, t0, epochs.saturating_sub(1), threads)
 }
 
-fn run_parallel(
-    units: &[Mutex<(usize, Lane)>],
-    order: &[usize],
-    sites: &[SiteC],
-    stabs: &[Stability],
-    iters: u64,
-    threads: usize,
-) {
+fn run_parallel(units: &[Mutex<(usize, Lane)>], order: &[usize], sites: &[SiteC], stabs: &[Stability], iters: u64, threads: usize) {
     let next = AtomicUsize::new(0);
     let work = || {
         loop {
@@ -280,12 +244,7 @@ fn sync_lanes(units: &[Mutex<(usize, Lane)>], sites: &[SiteC]) {
 }
 
 /// Site-local state -> JSON sessions (ids are assigned later).
-fn to_sessions(
-    inst: &Instance,
-    site: &SiteC,
-    st: &State,
-    current: Option<&Solution>,
-) -> Vec<Session> {
+fn to_sessions(inst: &Instance, site: &SiteC, st: &State, current: Option<&Solution>) -> Vec<Session> {
     let types = SessionType::ALL;
     let mut out = Vec::new();
     for g in st.groups.iter().filter(|g| g.alive) {
@@ -297,20 +256,9 @@ fn to_sessions(
             clinician: inst.clinicians[site.clins[g.clin as usize].gi].id.clone(),
             day: g.day as i64,
             start: g.start as i64,
-            mode: if g.virt {
-                SessionMode::Virtual
-            } else {
-                SessionMode::InPerson
-            },
-            room: if g.virt {
-                None
-            } else {
-                Some(inst.rooms[site.grooms[g.room as usize].0].id.clone())
-            },
-            patients: pats
-                .into_iter()
-                .map(|p| inst.patients[p].id.clone())
-                .collect(),
+            mode: if g.virt { SessionMode::Virtual } else { SessionMode::InPerson },
+            room: if g.virt { None } else { Some(inst.rooms[site.grooms[g.room as usize].0].id.clone()) },
+            patients: pats.into_iter().map(|p| inst.patients[p].id.clone()).collect(),
         });
     }
     // 1:1 sessions: offices by interval colouring (offices are interchangeable), keeping the
@@ -320,11 +268,7 @@ fn to_sessions(
             c.sessions
                 .iter()
                 .filter(|s| !s.kind.is_group() && s.mode == SessionMode::InPerson)
-                .filter_map(|s| {
-                    s.room
-                        .clone()
-                        .map(|r| ((s.clinician.clone(), s.day, s.start), r))
-                })
+                .filter_map(|s| s.room.clone().map(|r| ((s.clinician.clone(), s.day, s.start), r)))
                 .collect()
         })
         .unwrap_or_default();
@@ -361,11 +305,7 @@ fn to_sessions(
             clinician: clin,
             day: o.day as i64,
             start: o.start as i64,
-            mode: if o.virt {
-                SessionMode::Virtual
-            } else {
-                SessionMode::InPerson
-            },
+            mode: if o.virt { SessionMode::Virtual } else { SessionMode::InPerson },
             room,
             patients: vec![inst.patients[site.pats[o.pat as usize].gi].id.clone()],
         });
@@ -383,42 +323,24 @@ fn finish(
     epochs: u64,
     threads: usize,
 ) -> Result<SolveResult, Error> {
-    let clin_idx: HashMap<&str, usize> = inst
-        .clinicians
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.id.as_str(), i))
-        .collect();
+    let clin_idx: HashMap<&str, usize> = inst.clinicians.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
     sessions.sort_by(|a, b| {
-        let ca = clin_idx
-            .get(a.clinician.as_str())
-            .copied()
-            .unwrap_or(usize::MAX);
-        let cb = clin_idx
-            .get(b.clinician.as_str())
-            .copied()
-            .unwrap_or(usize::MAX);
+        let ca = clin_idx.get(a.clinician.as_str()).copied().unwrap_or(usize::MAX);
+        let cb = clin_idx.get(b.clinician.as_str()).copied().unwrap_or(usize::MAX);
         (ca, a.day, a.start).cmp(&(cb, b.day, b.start))
     });
     for (i, s) in sessions.iter_mut().enumerate() {
         s.id = format!("X{:05}", i + 1);
     }
-    let mut sol = Solution {
-        instance: Some(inst.name.clone()),
-        solver: Some("openiop-scheduler".into()),
-        stats: serde_json::Value::Null,
-        sessions,
-    };
+    let mut sol =
+        Solution { instance: Some(inst.name.clone()), solver: Some("openiop-scheduler".into()), stats: serde_json::Value::Null, sessions };
     let mut repaired = 0;
     loop {
         let (viol, _) = validate(inst, &sol);
         if viol.is_empty() {
             break;
         }
-        let drop: std::collections::HashSet<String> = viol
-            .iter()
-            .flat_map(|v| v.sessions.iter().cloned())
-            .collect();
+        let drop: std::collections::HashSet<String> = viol.iter().flat_map(|v| v.sessions.iter().cloned()).collect();
         let before = sol.sessions.len();
         sol.sessions.retain(|s| !drop.contains(&s.id));
         repaired += before - sol.sessions.len();
@@ -428,10 +350,7 @@ fn finish(
         }
     }
     let (_, objective) = validate(inst, &sol);
-    let kept = opts
-        .current
-        .as_ref()
-        .map(|cur| replan::count_kept(cur, &sol));
+    let kept = opts.current.as_ref().map(|cur| replan::count_kept(cur, &sol));
     let stats = SolveStats {
         objective,
         wall_seconds: t0.elapsed().as_secs_f64(),
@@ -446,11 +365,7 @@ fn finish(
     };
     sol.stats = serde_json::to_value(&stats)?;
     let explanations = explain::explain(inst, &sol);
-    Ok(SolveResult {
-        solution: sol,
-        stats,
-        explanations,
-    })
+    Ok(SolveResult { solution: sol, stats, explanations })
 }
 
 /// Parse an instance, solve it, and return the solution JSON (with stats and explanations
@@ -460,10 +375,7 @@ pub fn solve_json(instance_json: &str, opts: &SolveOptions) -> Result<String, Er
     let res = solve(&inst, opts)?;
     let mut sol = res.solution;
     if let serde_json::Value::Object(m) = &mut sol.stats {
-        m.insert(
-            "explanations".into(),
-            serde_json::to_value(&res.explanations)?,
-        );
+        m.insert("explanations".into(), serde_json::to_value(&res.explanations)?);
     }
     write_solution(&sol)
 }

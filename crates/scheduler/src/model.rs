@@ -129,19 +129,10 @@ pub enum SessionType {
 }
 
 impl SessionType {
-    pub const ALL: [SessionType; 5] = [
-        SessionType::ProcessGroup,
-        SessionType::PsychoedGroup,
-        SessionType::Individual,
-        SessionType::Family,
-        SessionType::MedMgmt,
-    ];
+    pub const ALL: [SessionType; 5] =
+        [SessionType::ProcessGroup, SessionType::PsychoedGroup, SessionType::Individual, SessionType::Family, SessionType::MedMgmt];
     /// The 1:1 types that have `needs`.
-    pub const ONE_TO_ONE: [SessionType; 3] = [
-        SessionType::Individual,
-        SessionType::Family,
-        SessionType::MedMgmt,
-    ];
+    pub const ONE_TO_ONE: [SessionType; 3] = [SessionType::Individual, SessionType::Family, SessionType::MedMgmt];
 
     /// Duration in 30-minute slots.
     pub fn duration(self) -> u32 {

@@ -19,30 +19,11 @@ struct Local {
 /// Map the current schedule's sessions of `site` to site-local terms. `None` entries could not
 /// be mapped (unknown ids, out-of-range times): they can only be changed.
 fn locals(inst: &Instance, site: &SiteC, cur: &Solution) -> (i64, Vec<Local>) {
-    let clin: HashMap<&str, u16> = site
-        .clins
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (inst.clinicians[c.gi].id.as_str(), i as u16))
-        .collect();
-    let pat: HashMap<&str, u16> = site
-        .pats
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (inst.patients[p.gi].id.as_str(), i as u16))
-        .collect();
-    let groom: HashMap<&str, u16> = site
-        .grooms
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (inst.rooms[r.0].id.as_str(), i as u16))
-        .collect();
+    let clin: HashMap<&str, u16> = site.clins.iter().enumerate().map(|(i, c)| (inst.clinicians[c.gi].id.as_str(), i as u16)).collect();
+    let pat: HashMap<&str, u16> = site.pats.iter().enumerate().map(|(i, p)| (inst.patients[p.gi].id.as_str(), i as u16)).collect();
+    let groom: HashMap<&str, u16> = site.grooms.iter().enumerate().map(|(i, r)| (inst.rooms[r.0].id.as_str(), i as u16)).collect();
     let site_id = &inst.sites[site.gi].id;
-    let clin_site: HashMap<&str, &str> = inst
-        .clinicians
-        .iter()
-        .map(|c| (c.id.as_str(), c.site.as_str()))
-        .collect();
+    let clin_site: HashMap<&str, &str> = inst.clinicians.iter().map(|c| (c.id.as_str(), c.site.as_str())).collect();
     let mut total = 0;
     let mut out = Vec::new();
     for s in &cur.sessions {
@@ -75,43 +56,21 @@ fn locals(inst: &Instance, site: &SiteC, cur: &Solution) -> (i64, Vec<Local>) {
         }
         pats.sort_unstable();
         pats.dedup();
-        out.push(Local {
-            typ,
-            clin: c,
-            day: s.day as u8,
-            start: s.start as u8,
-            virt,
-            room,
-            pats,
-        });
+        out.push(Local { typ, clin: c, day: s.day as u8, start: s.start as u8, virt, room, pats });
     }
     (total, out)
 }
 
-pub(crate) fn stabilities(
-    inst: &Instance,
-    sites: &[SiteC],
-    cur: &Solution,
-    weight: i64,
-) -> Vec<Stability> {
+pub(crate) fn stabilities(inst: &Instance, sites: &[SiteC], cur: &Solution, weight: i64) -> Vec<Stability> {
     sites
         .iter()
         .map(|site| {
             let (total, ls) = locals(inst, site, cur);
-            let mut st = Stability {
-                weight: weight.max(0),
-                total,
-                ..Default::default()
-            };
+            let mut st = Stability { weight: weight.max(0), total, ..Default::default() };
             for l in ls {
                 let idx = st.sess.len() as u32;
                 st.at.entry((l.clin, l.day, l.start)).or_insert(idx);
-                st.sess.push(OrigSess {
-                    typ: l.typ,
-                    virt: l.virt,
-                    room: l.room,
-                    pats: l.pats,
-                });
+                st.sess.push(OrigSess { typ: l.typ, virt: l.virt, room: l.room, pats: l.pats });
             }
             st
         })
@@ -121,12 +80,7 @@ pub(crate) fn stabilities(
 /// The current schedule's sessions that are still valid under the (changed) instance, added
 /// one by one in their original order; a group keeps the attendees who can still come if
 /// they are at least 3.
-pub(crate) fn initial_state(
-    inst: &Instance,
-    site: &SiteC,
-    stab: &Stability,
-    cur: &Solution,
-) -> State {
+pub(crate) fn initial_state(inst: &Instance, site: &SiteC, stab: &Stability, cur: &Solution) -> State {
     let mut st = State::new(site);
     let (_, ls) = locals(inst, site, cur);
     for l in ls {
@@ -135,19 +89,12 @@ pub(crate) fn initial_state(
         let day = l.day as usize;
         let cu = l.clin as usize;
         let cl = &site.clins[cu];
-        if cl.lead & (1 << l.typ) == 0
-            || !st.clin_free(site, cu, day, m, dur)
-            || (!l.virt && !cl.inp_ok)
-        {
+        if cl.lead & (1 << l.typ) == 0 || !st.clin_free(site, cu, day, m, dur) || (!l.virt && !cl.inp_ok) {
             continue;
         }
         let pat_ok = |st: &State, p: usize| {
             let pc = &site.pats[p];
-            let mode_ok = if l.virt {
-                pc.virt && cl.lic & (1u128 << pc.home) != 0
-            } else {
-                pc.inp
-            };
+            let mode_ok = if l.virt { pc.virt && cl.lic & (1u128 << pc.home) != 0 } else { pc.inp };
             let hours_ok = l.typ == 4 || st.php[p] + dur as i32 <= pc.max;
             mode_ok && hours_ok && pc.avail[day] & m == m && st.pbusy[p][day] & m == 0
         };
@@ -168,27 +115,18 @@ pub(crate) fn initial_state(
                     site.pats[pu].adol == adol && st.pgday[pu] & (1 << day) == 0 && pat_ok(&st, pu)
                 })
                 .collect();
-            let cap = if l.virt {
-                12
-            } else {
-                site.grooms[l.room as usize].1 as usize
-            };
+            let cap = if l.virt { 12 } else { site.grooms[l.room as usize].1 as usize };
             if keep.len() < GROUP_MIN || keep.len() > cap {
                 continue;
             }
-            st.add_group(
-                site, stab, l.typ, l.clin, l.day, l.start, l.virt, l.room, &keep,
-            );
+            st.add_group(site, stab, l.typ, l.clin, l.day, l.start, l.virt, l.room, &keep);
         } else {
             let [p] = l.pats[..] else {
                 continue;
             };
             let pu = p as usize;
             let k = (l.typ - 2) as usize;
-            if st.pcnt[pu][k] >= site.pats[pu].needs[k]
-                || !pat_ok(&st, pu)
-                || (!l.virt && !st.office_free(day, l.start as u32, dur))
-            {
+            if st.pcnt[pu][k] >= site.pats[pu].needs[k] || !pat_ok(&st, pu) || (!l.virt && !st.office_free(day, l.start as u32, dur)) {
                 continue;
             }
             st.add_one(site, stab, l.typ, p, l.clin, l.day, l.start, l.virt);
@@ -203,11 +141,7 @@ pub(crate) fn count_kept(cur: &Solution, new: &Solution) -> (usize, usize) {
     let key = |s: &crate::model::Session| {
         let mut p = s.patients.clone();
         p.sort();
-        let room = if s.kind.is_group() {
-            s.room.clone()
-        } else {
-            None
-        };
+        let room = if s.kind.is_group() { s.room.clone() } else { None };
         (s.kind, s.clinician.clone(), s.day, s.start, s.mode, room, p)
     };
     let mut have: HashMap<_, usize> = HashMap::new();

@@ -23,10 +23,8 @@ fn pick_value(short: i32, dur: u32) -> i64 {
 
 /// Put patients who are short of hours into open groups with a free seat.
 pub(crate) fn fill_groups(st: &mut State, site: &SiteC, stab: &Stability, rng: &mut Rng) {
-    let mut cand: Vec<u16> = (0..site.pats.len())
-        .filter(|&p| st.short_of(site, p) > 0 && st.php[p] < site.pats[p].max)
-        .map(|p| p as u16)
-        .collect();
+    let mut cand: Vec<u16> =
+        (0..site.pats.len()).filter(|&p| st.short_of(site, p) > 0 && st.php[p] < site.pats[p].max).map(|p| p as u16).collect();
     if cand.is_empty() {
         return;
     }
@@ -116,17 +114,9 @@ fn fillers(
 }
 
 /// Open the best new group (most hours covered), if any gains. Returns true if one opened.
-pub(crate) fn open_best_group(
-    st: &mut State,
-    site: &SiteC,
-    stab: &Stability,
-    rng: &mut Rng,
-    knobs: Knobs,
-) -> bool {
-    let short: Vec<u16> = (0..site.pats.len())
-        .filter(|&p| st.short_of(site, p) > 0 && st.php[p] < site.pats[p].max)
-        .map(|p| p as u16)
-        .collect();
+pub(crate) fn open_best_group(st: &mut State, site: &SiteC, stab: &Stability, rng: &mut Rng, knobs: Knobs) -> bool {
+    let short: Vec<u16> =
+        (0..site.pats.len()).filter(|&p| st.short_of(site, p) > 0 && st.php[p] < site.pats[p].max).map(|p| p as u16).collect();
     if short.is_empty() {
         return false;
     }
@@ -136,11 +126,7 @@ pub(crate) fn open_best_group(
     let mut vv: Vec<(i64, u16)> = Vec::new();
     let mut sel: Vec<(i64, u16)> = Vec::new();
     for adol in [false, true] {
-        let pl: Vec<u16> = short
-            .iter()
-            .copied()
-            .filter(|&p| site.pats[p as usize].adol == adol)
-            .collect();
+        let pl: Vec<u16> = short.iter().copied().filter(|&p| site.pats[p as usize].adol == adol).collect();
         if pl.is_empty() {
             continue;
         }
@@ -151,9 +137,7 @@ pub(crate) fn open_best_group(
                 continue;
             }
             for day in 0..6usize {
-                let lead_day = leaders
-                    .iter()
-                    .fold(0u32, |a, &c| a | site.clins[c as usize].avail[day]);
+                let lead_day = leaders.iter().fold(0u32, |a, &c| a | site.clins[c as usize].avail[day]);
                 for start in 0..=(29 - dur) {
                     let m = mask(start, dur);
                     if lead_day & m != m {
@@ -179,36 +163,19 @@ pub(crate) fn open_best_group(
                             vv.push((base, p));
                         }
                     }
-                    let noise = if knobs.noise > 0 {
-                        rng.below(knobs.noise as usize) as i64
-                    } else {
-                        0
-                    };
+                    let noise = if knobs.noise > 0 { rng.below(knobs.noise as usize) as i64 } else { 0 };
                     // in person
                     if !vi.is_empty() {
                         let ub: i64 = top_sum(&mut vi, GROUP_MAX) - 10 + noise;
                         if ub > best_score {
-                            let room = (0..site.grooms.len())
-                                .rev()
-                                .find(|&r| st.rbusy[r][day] & m == 0);
+                            let room = (0..site.grooms.len()).rev().find(|&r| st.rbusy[r][day] & m == 0);
                             let leader = pick_leader(st, site, typ, day, m, dur, None, rng);
                             if let (Some(r), Some(c)) = (room, leader) {
                                 let cap = site.grooms[r].1 as usize;
                                 sel.clear();
                                 sel.extend(vi.iter().take(cap).copied());
                                 if sel.len() < GROUP_MIN {
-                                    match fillers(
-                                        st,
-                                        site,
-                                        adol,
-                                        typ,
-                                        day,
-                                        m,
-                                        false,
-                                        0,
-                                        &sel,
-                                        GROUP_MIN - sel.len(),
-                                    ) {
+                                    match fillers(st, site, adol, typ, day, m, false, 0, &sel, GROUP_MIN - sel.len()) {
                                         Some(f) => sel.extend(f),
                                         None => sel.clear(),
                                     }
@@ -218,10 +185,7 @@ pub(crate) fn open_best_group(
                                     if score > best_score {
                                         // smallest free room that seats them
                                         let room = (0..site.grooms.len())
-                                            .find(|&q| {
-                                                st.rbusy[q][day] & m == 0
-                                                    && site.grooms[q].1 as usize >= sel.len()
-                                            })
+                                            .find(|&q| st.rbusy[q][day] & m == 0 && site.grooms[q].1 as usize >= sel.len())
                                             .unwrap_or(r);
                                         best_score = score;
                                         best = Some((
@@ -262,8 +226,7 @@ pub(crate) fn open_best_group(
                                         }
                                     }
                                 }
-                                let key =
-                                    v * 64 + specialist(site, cu, typ) * 32 + rng.below(16) as i64;
+                                let key = v * 64 + specialist(site, cu, typ) * 32 + rng.below(16) as i64;
                                 if bl.is_none_or(|(k, _)| key > k) {
                                     bl = Some((key, c));
                                 }
@@ -272,26 +235,10 @@ pub(crate) fn open_best_group(
                                 let lic = site.clins[c as usize].lic;
                                 sel.clear();
                                 sel.extend(
-                                    vv.iter()
-                                        .filter(|&&(_, p)| {
-                                            lic & (1u128 << site.pats[p as usize].home) != 0
-                                        })
-                                        .take(GROUP_MAX)
-                                        .copied(),
+                                    vv.iter().filter(|&&(_, p)| lic & (1u128 << site.pats[p as usize].home) != 0).take(GROUP_MAX).copied(),
                                 );
                                 if sel.len() < GROUP_MIN && !sel.is_empty() {
-                                    match fillers(
-                                        st,
-                                        site,
-                                        adol,
-                                        typ,
-                                        day,
-                                        m,
-                                        true,
-                                        lic,
-                                        &sel,
-                                        GROUP_MIN - sel.len(),
-                                    ) {
+                                    match fillers(st, site, adol, typ, day, m, true, lic, &sel, GROUP_MIN - sel.len()) {
                                         Some(f) => sel.extend(f),
                                         None => sel.clear(),
                                     }
@@ -300,16 +247,8 @@ pub(crate) fn open_best_group(
                                     let score = sel.iter().map(|x| x.0).sum::<i64>() - 10 + noise;
                                     if score > best_score {
                                         best_score = score;
-                                        best = Some((
-                                            score,
-                                            typ,
-                                            c,
-                                            day as u8,
-                                            start as u8,
-                                            true,
-                                            NONE16,
-                                            sel.iter().map(|x| x.1).collect(),
-                                        ));
+                                        best =
+                                            Some((score, typ, c, day as u8, start as u8, true, NONE16, sel.iter().map(|x| x.1).collect()));
                                     }
                                 }
                             }
@@ -340,16 +279,7 @@ fn top_sum(v: &mut [(i64, u16)], k: usize) -> i64 {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn pick_leader(
-    st: &State,
-    site: &SiteC,
-    typ: u8,
-    day: usize,
-    m: u32,
-    dur: u32,
-    _lic_need: Option<u128>,
-    rng: &mut Rng,
-) -> Option<u16> {
+fn pick_leader(st: &State, site: &SiteC, typ: u8, day: usize, m: u32, dur: u32, _lic_need: Option<u128>, rng: &mut Rng) -> Option<u16> {
     let mut best: Option<(i64, u16)> = None;
     for &c in &site.leaders[typ as usize] {
         let cu = c as usize;
@@ -367,10 +297,8 @@ fn pick_leader(
 
 /// Place every unmet 1:1 need at its cheapest feasible slot.
 pub(crate) fn place_ones(st: &mut State, site: &SiteC, stab: &Stability, rng: &mut Rng) {
-    let mut order: Vec<u16> = (0..site.pats.len())
-        .filter(|&p| (0..3).any(|k| st.pcnt[p][k] < site.pats[p].needs[k]))
-        .map(|p| p as u16)
-        .collect();
+    let mut order: Vec<u16> =
+        (0..site.pats.len()).filter(|&p| (0..3).any(|k| st.pcnt[p][k] < site.pats[p].needs[k])).map(|p| p as u16).collect();
     rng.shuffle(&mut order);
     for p in order {
         let pu = p as usize;
@@ -388,13 +316,7 @@ pub(crate) fn place_ones(st: &mut State, site: &SiteC, stab: &Stability, rng: &m
 }
 
 /// Cheapest (clinician, day, start, virtual) for a 1:1 session of `typ` for patient `p`.
-pub(crate) fn best_one(
-    st: &State,
-    site: &SiteC,
-    p: usize,
-    typ: u8,
-    rng: &mut Rng,
-) -> Option<(u16, u8, u8, bool)> {
+pub(crate) fn best_one(st: &State, site: &SiteC, p: usize, typ: u8, rng: &mut Rng) -> Option<(u16, u8, u8, bool)> {
     let pc = &site.pats[p];
     let dur = DUR[typ as usize];
     if typ != 4 && st.php[p] + dur as i32 > pc.max {
@@ -413,8 +335,7 @@ pub(crate) fn best_one(
                 continue;
             }
             let end = start + dur;
-            let at_edge =
-                start == 0 || (free >> (start - 1)) & 1 == 0 || end >= 29 || (free >> end) & 1 == 0;
+            let at_edge = start == 0 || (free >> (start - 1)) & 1 == 0 || end >= 29 || (free >> end) & 1 == 0;
             let frag = if has_group || at_edge { 0 } else { 5 };
             for &c in &site.leaders[typ as usize] {
                 let cu = c as usize;
@@ -427,8 +348,7 @@ pub(crate) fn best_one(
                         if !pc.virt || site.clins[cu].lic & (1u128 << pc.home) == 0 {
                             continue;
                         }
-                    } else if !pc.inp || !site.clins[cu].inp_ok || !st.office_free(day, start, dur)
-                    {
+                    } else if !pc.inp || !site.clins[cu].inp_ok || !st.office_free(day, start, dur) {
                         continue;
                     }
                     let newday = (!virt && st.pinp[p][day] == 0) as i64 * 20;
@@ -444,13 +364,10 @@ pub(crate) fn best_one(
 }
 
 /// Greedy completion of the current partial schedule.
-pub(crate) fn recreate(
-    st: &mut State,
-    site: &SiteC,
-    stab: &Stability,
-    rng: &mut Rng,
-    knobs: Knobs,
-) {
+pub(crate) fn recreate(st: &mut State, site: &SiteC, stab: &Stability, rng: &mut Rng, knobs: Knobs, ones_first: bool) {
+    if ones_first {
+        place_ones(st, site, stab, rng);
+    }
     fill_groups(st, site, stab, rng);
     let mut guard = 0;
     while open_best_group(st, site, stab, rng, knobs) {
@@ -468,7 +385,7 @@ pub(crate) fn recreate(
 pub(crate) fn ruin(st: &mut State, site: &SiteC, stab: &Stability, rng: &mut Rng) {
     let gids: Vec<u32> = st.alive_groups().collect();
     let kind = rng.below(100);
-    if kind < 25 {
+    if kind < 20 {
         // a few random groups
         let k = 1 + rng.below(2);
         for _ in 0..k {
@@ -479,16 +396,10 @@ pub(crate) fn ruin(st: &mut State, site: &SiteC, stab: &Stability, rng: &mut Rng
             let g = gids[rng.below(gids.len())];
             st.remove_group(site, stab, g);
         }
-    } else if kind < 55 {
+    } else if kind < 48 {
         // around a patient who is short: free the times they could come on one day
-        let short: Vec<usize> = (0..site.pats.len())
-            .filter(|&p| st.short_of(site, p) > 0)
-            .collect();
-        let p = if short.is_empty() {
-            rng.below(site.pats.len())
-        } else {
-            short[rng.below(short.len())]
-        };
+        let short: Vec<usize> = (0..site.pats.len()).filter(|&p| st.short_of(site, p) > 0).collect();
+        let p = if short.is_empty() { rng.below(site.pats.len()) } else { short[rng.below(short.len())] };
         let pc = &site.pats[p];
         let days: Vec<usize> = (0..6).filter(|&d| pc.avail[d] != 0).collect();
         if days.is_empty() {
@@ -500,10 +411,7 @@ pub(crate) fn ruin(st: &mut State, site: &SiteC, stab: &Stability, rng: &mut Rng
         let own: Vec<u32> = gids
             .iter()
             .copied()
-            .filter(|&g| {
-                st.groups[g as usize].day as usize == day
-                    && st.groups[g as usize].pats.contains(&(p as u16))
-            })
+            .filter(|&g| st.groups[g as usize].day as usize == day && st.groups[g as usize].pats.contains(&(p as u16)))
             .collect();
         for g in own {
             if st.groups[g as usize].alive {
@@ -529,24 +437,18 @@ pub(crate) fn ruin(st: &mut State, site: &SiteC, stab: &Stability, rng: &mut Rng
             .alive_ones()
             .filter(|&o| {
                 let x = &st.ones[o as usize];
-                x.day as usize == day
-                    && (x.pat as usize == p
-                        || (rng.chance(1, 3)
-                            && mask(x.start as u32, DUR[x.typ as usize]) & win != 0))
+                x.day as usize == day && (x.pat as usize == p || (rng.chance(1, 3) && mask(x.start as u32, DUR[x.typ as usize]) & win != 0))
             })
             .collect();
         for o in ones {
             st.remove_one(site, o);
         }
-    } else if kind < 75 {
+    } else if kind < 66 {
         // a few patients leave all their sessions
         let k = 2 + rng.below(5);
         for _ in 0..k {
             let p = rng.below(site.pats.len()) as u16;
-            let gl: Vec<u32> = st
-                .alive_groups()
-                .filter(|&g| st.groups[g as usize].pats.contains(&p))
-                .collect();
+            let gl: Vec<u32> = st.alive_groups().filter(|&g| st.groups[g as usize].pats.contains(&p)).collect();
             for g in gl {
                 st.remove_pat(site, stab, g, p);
                 if st.groups[g as usize].pats.len() < GROUP_MIN {
@@ -554,16 +456,13 @@ pub(crate) fn ruin(st: &mut State, site: &SiteC, stab: &Stability, rng: &mut Rng
                 }
             }
             if rng.chance(1, 2) {
-                let ol: Vec<u32> = st
-                    .alive_ones()
-                    .filter(|&o| st.ones[o as usize].pat == p)
-                    .collect();
+                let ol: Vec<u32> = st.alive_ones().filter(|&o| st.ones[o as usize].pat == p).collect();
                 for o in ol {
                     st.remove_one(site, o);
                 }
             }
         }
-    } else if kind < 88 {
+    } else if kind < 78 {
         // one clinician's day
         if site.clins.is_empty() {
             return;
@@ -574,19 +473,26 @@ pub(crate) fn ruin(st: &mut State, site: &SiteC, stab: &Stability, rng: &mut Rng
             return;
         }
         let day = days[rng.below(days.len())] as u8;
-        let gl: Vec<u32> = st
-            .alive_groups()
-            .filter(|&g| st.groups[g as usize].clin == c && st.groups[g as usize].day == day)
-            .collect();
+        let gl: Vec<u32> = st.alive_groups().filter(|&g| st.groups[g as usize].clin == c && st.groups[g as usize].day == day).collect();
         for g in gl {
             st.remove_group(site, stab, g);
         }
-        let ol: Vec<u32> = st
-            .alive_ones()
-            .filter(|&o| st.ones[o as usize].clin == c && st.ones[o as usize].day == day)
-            .collect();
+        let ol: Vec<u32> = st.alive_ones().filter(|&o| st.ones[o as usize].clin == c && st.ones[o as usize].day == day).collect();
         for o in ol {
             st.remove_one(site, o);
+        }
+    } else if kind < 90 {
+        // reshuffle one day's 1:1 sessions (and maybe one of its groups)
+        let day = rng.below(6) as u8;
+        let ol: Vec<u32> = st.alive_ones().filter(|&o| st.ones[o as usize].day == day).collect();
+        for o in ol {
+            if rng.chance(2, 3) {
+                st.remove_one(site, o);
+            }
+        }
+        let gl: Vec<u32> = st.alive_groups().filter(|&g| st.groups[g as usize].day == day).collect();
+        if !gl.is_empty() && rng.chance(1, 2) {
+            st.remove_group(site, stab, gl[rng.below(gl.len())]);
         }
     } else {
         // a time window of one day
@@ -639,24 +545,14 @@ const LAHC_LEN: usize = 64;
 
 impl Lane {
     pub fn new(site: &SiteC, start: State, rng: Rng, knobs: Knobs) -> Self {
-        Lane {
-            best: start.clone(),
-            st: start,
-            cur: 0,
-            best_cost: 0,
-            hist: Vec::new(),
-            iter: 0,
-            rng,
-            knobs,
-            started: site.pats.is_empty(),
-        }
+        Lane { best: start.clone(), st: start, cur: 0, best_cost: 0, hist: Vec::new(), iter: 0, rng, knobs, started: site.pats.is_empty() }
     }
 
     /// Construct (first call) and then run `iters` ruin-and-recreate iterations.
     pub fn run(&mut self, site: &SiteC, stab: &Stability, iters: u64) {
         if !self.started {
             self.started = true;
-            recreate(&mut self.st, site, stab, &mut self.rng, Knobs { noise: 0 });
+            recreate(&mut self.st, site, stab, &mut self.rng, Knobs { noise: 0 }, false);
             self.cur = self.st.cost(stab);
             self.best = self.st.clone();
             self.best_cost = self.cur;
@@ -673,7 +569,8 @@ impl Lane {
     fn step(&mut self, site: &SiteC, stab: &Stability) {
         self.st.begin();
         ruin(&mut self.st, site, stab, &mut self.rng);
-        recreate(&mut self.st, site, stab, &mut self.rng, self.knobs);
+        let ones_first = self.rng.chance(1, 4);
+        recreate(&mut self.st, site, stab, &mut self.rng, self.knobs, ones_first);
         let c = self.st.cost(stab);
         let v = (self.iter % LAHC_LEN as u64) as usize;
         self.iter += 1;

@@ -91,21 +91,9 @@ impl States {
 
 pub(crate) fn compile(inst: &Instance) -> Result<Vec<SiteC>, Error> {
     let mut states = States(HashMap::new());
-    let site_idx: HashMap<&str, usize> = inst
-        .sites
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.id.as_str(), i))
-        .collect();
+    let site_idx: HashMap<&str, usize> = inst.sites.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
     let mut sites: Vec<SiteC> = (0..inst.sites.len())
-        .map(|gi| SiteC {
-            gi,
-            pats: Vec::new(),
-            clins: Vec::new(),
-            grooms: Vec::new(),
-            offices: Vec::new(),
-            leaders: Default::default(),
-        })
+        .map(|gi| SiteC { gi, pats: Vec::new(), clins: Vec::new(), grooms: Vec::new(), offices: Vec::new(), leaders: Default::default() })
         .collect();
     let mut clin_local: HashMap<&str, (usize, u16)> = HashMap::new();
     for (gi, c) in inst.clinicians.iter().enumerate() {
@@ -117,10 +105,7 @@ pub(crate) fn compile(inst: &Instance) -> Result<Vec<SiteC>, Error> {
             lic |= 1u128 << states.id(l)?;
         }
         let site_state = states.id(&inst.sites[s].state)?;
-        let lead = c
-            .credentials
-            .iter()
-            .fold(0u8, |m, x| m | credential_mask(x));
+        let lead = c.credentials.iter().fold(0u8, |m, x| m | credential_mask(x));
         let local = sites[s].clins.len() as u16;
         clin_local.insert(c.id.as_str(), (s, local));
         sites[s].clins.push(ClinC {
@@ -165,18 +150,12 @@ pub(crate) fn compile(inst: &Instance) -> Result<Vec<SiteC>, Error> {
             virt: p.mode != PatientMode::InPerson,
             home: states.id(&p.home_state)?,
             primary,
-            needs: [
-                cap(p.needs.individual),
-                cap(p.needs.family),
-                cap(p.needs.med_mgmt),
-            ],
+            needs: [cap(p.needs.individual), cap(p.needs.family), cap(p.needs.med_mgmt)],
         });
     }
     for s in &mut sites {
         if s.pats.len() >= NONE16 as usize || s.clins.len() >= NONE16 as usize {
-            return Err(Error::Unsupported(
-                "more than 65,534 patients or clinicians at a site".into(),
-            ));
+            return Err(Error::Unsupported("more than 65,534 patients or clinicians at a site".into()));
         }
         // largest rooms last so that "smallest room that fits" is a forward scan
         s.grooms.sort_by_key(|&(gi, cap)| (cap, gi));

@@ -128,11 +128,7 @@ impl State {
             office: [[0; SLOTS]; DAYS],
             n_offices: site.offices.len().min(255) as u8,
             short: site.pats.iter().map(|p| p.req.max(0) as i64).sum(),
-            unmet: site
-                .pats
-                .iter()
-                .map(|p| p.needs.iter().map(|&x| x as i64).sum::<i64>())
-                .sum(),
+            unmet: site.pats.iter().map(|p| p.needs.iter().map(|&x| x as i64).sum::<i64>()).sum(),
             ngroups: 0,
             nonprim: 0,
             inpdays: 0,
@@ -166,9 +162,7 @@ impl State {
     #[inline]
     pub fn clin_free(&self, site: &SiteC, c: usize, day: usize, m: u32, dur: u32) -> bool {
         let cl = &site.clins[c];
-        cl.avail[day] & m == m
-            && self.cbusy[c][day] & m == 0
-            && self.cload[c] + dur as i32 <= cl.max
+        cl.avail[day] & m == m && self.cbusy[c][day] & m == 0 && self.cload[c] + dur as i32 <= cl.max
     }
 
     #[inline]
@@ -192,34 +186,18 @@ impl State {
         } else if !pc.inp {
             return false;
         }
-        pc.avail[day] & m == m
-            && self.pbusy[p][day] & m == 0
-            && self.pgday[p] & (1 << day) == 0
-            && self.php[p] + dur as i32 <= pc.max
+        pc.avail[day] & m == m && self.pbusy[p][day] & m == 0 && self.pgday[p] & (1 << day) == 0 && self.php[p] + dur as i32 <= pc.max
     }
 
     #[inline]
     pub fn group_cap(&self, site: &SiteC, g: &Group) -> usize {
-        if g.virt {
-            GROUP_MAX
-        } else {
-            site.grooms[g.room as usize].1 as usize
-        }
+        if g.virt { GROUP_MAX } else { site.grooms[g.room as usize].1 as usize }
     }
 
     // ---------- tallies ----------
 
     #[allow(clippy::too_many_arguments)]
-    fn pat_gain(
-        &mut self,
-        site: &SiteC,
-        p: usize,
-        typ: u8,
-        day: usize,
-        m: u32,
-        virt: bool,
-        sign: i32,
-    ) {
+    fn pat_gain(&mut self, site: &SiteC, p: usize, typ: u8, day: usize, m: u32, virt: bool, sign: i32) {
         let pc = &site.pats[p];
         let dur = DUR[typ as usize] as i32;
         let before = (pc.req - self.php[p]).max(0) as i64;
@@ -304,24 +282,10 @@ impl State {
             let os = &stab.sess[o as usize];
             if os.typ == typ && os.virt == virt && os.room == room {
                 orig = o;
-                orig_match = pats
-                    .iter()
-                    .filter(|p| os.pats.binary_search(p).is_ok())
-                    .count() as u16;
+                orig_match = pats.iter().filter(|p| os.pats.binary_search(p).is_ok()).count() as u16;
             }
         }
-        let g = Group {
-            typ,
-            clin,
-            day,
-            start,
-            virt,
-            room,
-            pats: pats.to_vec(),
-            alive: true,
-            orig,
-            orig_match,
-        };
+        let g = Group { typ, clin, day, start, virt, room, pats: pats.to_vec(), alive: true, orig, orig_match };
         if Self::group_kept(&g, stab) {
             self.kept += 1;
         }
@@ -433,17 +397,7 @@ impl State {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub fn add_one(
-        &mut self,
-        site: &SiteC,
-        stab: &Stability,
-        typ: u8,
-        pat: u16,
-        clin: u16,
-        day: u8,
-        start: u8,
-        virt: bool,
-    ) -> u32 {
+    pub fn add_one(&mut self, site: &SiteC, stab: &Stability, typ: u8, pat: u16, clin: u16, day: u8, start: u8, virt: bool) -> u32 {
         let mut orig = NONE32;
         if let Some(&o) = stab.at.get(&(clin, day, start)) {
             let os = &stab.sess[o as usize];
@@ -451,16 +405,7 @@ impl State {
                 orig = o;
             }
         }
-        let o = One {
-            typ,
-            pat,
-            clin,
-            day,
-            start,
-            virt,
-            alive: true,
-            orig,
-        };
+        let o = One { typ, pat, clin, day, start, virt, alive: true, orig };
         let id = match self.ofree.pop() {
             Some(id) => {
                 self.ones[id as usize] = o;
@@ -480,15 +425,7 @@ impl State {
 
     fn apply_one(&mut self, site: &SiteC, id: u32, sign: i32) {
         let o = &self.ones[id as usize];
-        let (typ, pat, clin, day, start, virt, orig) = (
-            o.typ,
-            o.pat,
-            o.clin,
-            o.day as usize,
-            o.start as u32,
-            o.virt,
-            o.orig,
-        );
+        let (typ, pat, clin, day, start, virt, orig) = (o.typ, o.pat, o.clin, o.day as usize, o.start as u32, o.virt, o.orig);
         let dur = DUR[typ as usize];
         let m = mask(start, dur);
         self.clin_use(clin as usize, day, m, dur, sign);
@@ -556,27 +493,17 @@ impl State {
         self.gfree_new.clear();
         self.ofree_new.clear();
         self.gfree.clear();
-        self.gfree
-            .extend((0..self.groups.len() as u32).filter(|&i| !self.groups[i as usize].alive));
+        self.gfree.extend((0..self.groups.len() as u32).filter(|&i| !self.groups[i as usize].alive));
         self.ofree.clear();
-        self.ofree
-            .extend((0..self.ones.len() as u32).filter(|&i| !self.ones[i as usize].alive));
+        self.ofree.extend((0..self.ones.len() as u32).filter(|&i| !self.ones[i as usize].alive));
     }
 
     pub fn alive_groups(&self) -> impl Iterator<Item = u32> + '_ {
-        self.groups
-            .iter()
-            .enumerate()
-            .filter(|(_, g)| g.alive)
-            .map(|(i, _)| i as u32)
+        self.groups.iter().enumerate().filter(|(_, g)| g.alive).map(|(i, _)| i as u32)
     }
 
     pub fn alive_ones(&self) -> impl Iterator<Item = u32> + '_ {
-        self.ones
-            .iter()
-            .enumerate()
-            .filter(|(_, o)| o.alive)
-            .map(|(i, _)| i as u32)
+        self.ones.iter().enumerate().filter(|(_, o)| o.alive).map(|(i, _)| i as u32)
     }
 }
 

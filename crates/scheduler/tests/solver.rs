@@ -4,9 +4,7 @@
 use std::time::Duration;
 
 use openiop_scheduler::model::{Instance, SessionType, Solution};
-use openiop_scheduler::{
-    SolveOptions, parse_instance, parse_solution, solve, solve_json, validate,
-};
+use openiop_scheduler::{SolveOptions, parse_instance, parse_solution, solve, solve_json, validate};
 
 fn data(name: &str) -> String {
     let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -18,22 +16,13 @@ fn inst(name: &str) -> Instance {
 }
 
 fn fixed(iterations: u64, threads: usize, seed: u64) -> SolveOptions {
-    SolveOptions {
-        time_limit: Duration::from_secs(60),
-        seed,
-        threads,
-        iterations: Some(iterations),
-        ..Default::default()
-    }
+    SolveOptions { time_limit: Duration::from_secs(60), seed, threads, iterations: Some(iterations), ..Default::default() }
 }
 
 #[test]
 fn micro_examples_validate_like_the_kit() {
     let micro = inst("micro.json");
-    let (v, obj) = validate(
-        &micro,
-        &parse_solution(&data("micro-solution.json")).unwrap(),
-    );
+    let (v, obj) = validate(&micro, &parse_solution(&data("micro-solution.json")).unwrap());
     assert!(v.is_empty(), "{v:?}");
     assert_eq!(obj.total, 3135);
     assert_eq!(obj.shortfall_half_hours, 6);
@@ -41,10 +30,7 @@ fn micro_examples_validate_like_the_kit() {
     assert_eq!(obj.groups, 2);
     assert_eq!(obj.not_primary, 1);
     assert_eq!(obj.in_person_days, 7);
-    let (v, obj) = validate(
-        &micro,
-        &parse_solution(&data("micro-optimal.json")).unwrap(),
-    );
+    let (v, obj) = validate(&micro, &parse_solution(&data("micro-optimal.json")).unwrap());
     assert!(v.is_empty(), "{v:?}");
     assert_eq!(obj.total, 2134);
 }
@@ -101,11 +87,7 @@ fn tiny_and_small_are_valid_and_good() {
     let res = solve(&small, &fixed(40, 2, 1)).unwrap();
     let (v, obj) = validate(&small, &res.solution);
     assert!(v.is_empty(), "{v:?}");
-    assert!(
-        obj.total < 15_760,
-        "small-1 objective {} not below greedy",
-        obj.total
-    );
+    assert!(obj.total < 15_760, "small-1 objective {} not below greedy", obj.total);
 }
 
 #[test]
@@ -138,11 +120,7 @@ fn replan_after_a_clinician_drops_a_day_keeps_everything_else() {
     let mut best = (0, String::new(), 0i64);
     for c in &small.clinicians {
         for d in 0..6 {
-            let n = before
-                .sessions
-                .iter()
-                .filter(|s| s.clinician == c.id && s.day == d)
-                .count();
+            let n = before.sessions.iter().filter(|s| s.clinician == c.id && s.day == d).count();
             if n > best.0 {
                 best = (n, c.id.clone(), d);
             }
@@ -156,22 +134,14 @@ fn replan_after_a_clinician_drops_a_day_keeps_everything_else() {
             c.availability.retain(|w| w[0] != day);
         }
     }
-    let opts = SolveOptions {
-        current: Some(before.clone()),
-        stability_weight: 100_000,
-        ..fixed(40, 2, 3)
-    };
+    let opts = SolveOptions { current: Some(before.clone()), stability_weight: 100_000, ..fixed(40, 2, 3) };
     let res = solve(&changed, &opts).unwrap();
     let (v, _) = validate(&changed, &res.solution);
     assert!(v.is_empty(), "{v:?}");
     let key = |s: &openiop_scheduler::Session| {
         let mut p = s.patients.clone();
         p.sort();
-        let room = if s.kind.is_group() {
-            s.room.clone()
-        } else {
-            None
-        };
+        let room = if s.kind.is_group() { s.room.clone() } else { None };
         (s.kind, s.clinician.clone(), s.day, s.start, s.mode, room, p)
     };
     let after: std::collections::HashSet<_> = res.solution.sessions.iter().map(key).collect();
@@ -182,26 +152,16 @@ fn replan_after_a_clinician_drops_a_day_keeps_everything_else() {
             lost_other.push(s.id.clone());
         }
         if affected {
-            assert!(
-                !after.contains(&key(s)),
-                "session {} should have moved",
-                s.id
-            );
+            assert!(!after.contains(&key(s)), "session {} should have moved", s.id);
         }
     }
-    assert!(
-        lost_other.is_empty(),
-        "unaffected sessions changed: {lost_other:?}"
-    );
+    assert!(lost_other.is_empty(), "unaffected sessions changed: {lost_other:?}");
     let (kept, total) = res.stats.kept_sessions.unwrap();
     assert_eq!(total, before.sessions.len());
     assert_eq!(kept, total - n);
 
     // with the default weight the re-plan may trade a few changes for hours, but stays close
-    let opts = SolveOptions {
-        current: Some(before.clone()),
-        ..fixed(40, 2, 3)
-    };
+    let opts = SolveOptions { current: Some(before.clone()), ..fixed(40, 2, 3) };
     let res = solve(&changed, &opts).unwrap();
     let (kept, total) = res.stats.kept_sessions.unwrap();
     assert!(kept * 10 >= total * 7, "kept only {kept} of {total}");
@@ -251,10 +211,7 @@ fn explanations_name_the_real_obstacle() {
     let (v, _) = validate(&inst, &res.solution);
     assert!(v.is_empty(), "{v:?}");
     let find = |id: &str| {
-        res.explanations
-            .iter()
-            .find(|e| e.patient == id)
-            .unwrap_or_else(|| panic!("no explanation for {id}: {:?}", res.explanations))
+        res.explanations.iter().find(|e| e.patient == id).unwrap_or_else(|| panic!("no explanation for {id}: {:?}", res.explanations))
     };
     // P4: Tue/Thu 17:00-19:00 only -> at most 2 x 1.5 h of groups + 1 h individual
     let p4 = find("S01-P4");
@@ -268,20 +225,9 @@ fn explanations_name_the_real_obstacle() {
     assert_eq!(p5.hours, 0.0);
     // P6: needs med management, the only prescriber works Monday mornings, P6 never comes Monday
     let p6 = find("S01-P6");
-    assert!(
-        p6.missing
-            .iter()
-            .any(|(t, n)| t == SessionType::MedMgmt.name() && *n == 1)
-    );
+    assert!(p6.missing.iter().any(|(t, n)| t == SessionType::MedMgmt.name() && *n == 1));
     let text = p6.reasons.join(" | ");
-    assert!(
-        text.contains("no prescriber (MD/NP)") && text.contains("on shift during their windows"),
-        "{text}"
-    );
+    assert!(text.contains("no prescriber (MD/NP)") && text.contains("on shift during their windows"), "{text}");
     // fully served patients get no explanation
-    assert!(
-        res.explanations
-            .iter()
-            .all(|e| e.patient != "S01-P1" || !e.reasons.is_empty())
-    );
+    assert!(res.explanations.iter().all(|e| e.patient != "S01-P1" || !e.reasons.is_empty()));
 }

@@ -32,33 +32,17 @@ fn run() -> Result<(), String> {
         match a.as_str() {
             "-o" | "--output" => output = Some(val("-o")?),
             "--time-limit" => {
-                let s: f64 = val("--time-limit")?
-                    .parse()
-                    .map_err(|e| format!("--time-limit: {e}"))?;
+                let s: f64 = val("--time-limit")?.parse().map_err(|e| format!("--time-limit: {e}"))?;
                 if !(s.is_finite() && s >= 0.0) {
                     return Err("--time-limit must be a non-negative number".into());
                 }
                 opts.time_limit = Duration::from_secs_f64(s);
             }
             "--seed" => opts.seed = val("--seed")?.parse().map_err(|e| format!("--seed: {e}"))?,
-            "--iterations" => {
-                opts.iterations = Some(
-                    val("--iterations")?
-                        .parse()
-                        .map_err(|e| format!("--iterations: {e}"))?,
-                )
-            }
-            "--threads" => {
-                opts.threads = val("--threads")?
-                    .parse()
-                    .map_err(|e| format!("--threads: {e}"))?
-            }
+            "--iterations" => opts.iterations = Some(val("--iterations")?.parse().map_err(|e| format!("--iterations: {e}"))?),
+            "--threads" => opts.threads = val("--threads")?.parse().map_err(|e| format!("--threads: {e}"))?,
             "--current" => current = Some(val("--current")?),
-            "--stability" => {
-                opts.stability_weight = val("--stability")?
-                    .parse()
-                    .map_err(|e| format!("--stability: {e}"))?
-            }
+            "--stability" => opts.stability_weight = val("--stability")?.parse().map_err(|e| format!("--stability: {e}"))?,
             "--explain" => explain = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -83,10 +67,7 @@ fn run() -> Result<(), String> {
     let res = solve(&inst, &opts).map_err(|e| e.to_string())?;
     let mut sol = res.solution;
     if let serde_json::Value::Object(m) = &mut sol.stats {
-        m.insert(
-            "explanations".into(),
-            serde_json::to_value(&res.explanations).map_err(|e| e.to_string())?,
-        );
+        m.insert("explanations".into(), serde_json::to_value(&res.explanations).map_err(|e| e.to_string())?);
     }
     let json = write_solution(&sol).map_err(|e| e.to_string())?;
     std::fs::write(&output, json).map_err(|e| format!("{output}: {e}"))?;
