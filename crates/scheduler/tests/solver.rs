@@ -231,3 +231,30 @@ fn explanations_name_the_real_obstacle() {
     // fully served patients get no explanation
     assert!(res.explanations.iter().all(|e| e.patient != "S01-P1" || !e.reasons.is_empty()));
 }
+
+#[test]
+fn time_limit_mode_returns_a_valid_schedule_in_time() {
+    let small = inst("small-1.json");
+    let opts = SolveOptions { time_limit: Duration::from_millis(300), ..Default::default() };
+    let t0 = std::time::Instant::now();
+    let res = solve(&small, &opts).unwrap();
+    assert!(t0.elapsed() < Duration::from_millis(1500), "took {:?}", t0.elapsed());
+    let (v, obj) = validate(&small, &res.solution);
+    assert!(v.is_empty(), "{v:?}");
+    assert_eq!(obj, res.stats.objective);
+    assert_eq!(res.stats.repaired_sessions, 0);
+}
+
+#[test]
+fn bad_input_is_an_error_not_a_panic() {
+    let opts = fixed(1, 1, 1);
+    assert!(solve_json("{", &opts).is_err());
+    assert!(solve_json(r#"{"format": "iop-week/2", "sites": [], "rooms": [], "clinicians": [], "patients": []}"#, &opts).is_err());
+    // primary clinician unknown -> instance invariant broken
+    let bad = data("micro.json").replace("\"primary\": \"S01-C03\"", "\"primary\": \"S09-C99\"");
+    assert!(solve_json(&bad, &opts).is_err());
+    // an empty instance solves to an empty schedule
+    let empty = r#"{"format": "iop-week/1", "name": "e", "sites": [], "rooms": [], "clinicians": [], "patients": []}"#;
+    let out: Solution = serde_json::from_str(&solve_json(empty, &opts).unwrap()).unwrap();
+    assert!(out.sessions.is_empty());
+}
