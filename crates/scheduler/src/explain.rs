@@ -328,8 +328,13 @@ impl Ctx<'_> {
             })
             .sum();
         if (staffed_group + staffed_one).min(max) < req {
+            let who = if pt.mode == PatientMode::Virtual {
+                format!("nobody licensed in {} (they attend virtually only) who may lead a group", pt.home_state)
+            } else {
+                "nobody who may lead a group".to_string()
+            };
             let gaps = if no_leader_days.iter().any(|&m| m != 0) {
-                format!("; nobody who may lead a group is on shift during {}", describe(&no_leader_days))
+                format!("; {who} is on shift during {}", describe(&no_leader_days))
             } else {
                 String::new()
             };
