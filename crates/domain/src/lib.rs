@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod ids;
+pub mod measurement;
 pub mod store;
 pub mod tenancy;
 pub mod users;

@@ -1,0 +1,50 @@
+//! Measurement-based care: the instrument engine. Pure domain code — no web, no SQL.
+//!
+//! Instruments are data ([`InstrumentDefinition`]); scoring facts for the built-in instruments
+//! live in `builtin.rs`, each rule citing its source. Item wording is never typed into code: a
+//! clinic loads it from a FHIR R4 Questionnaire ([`import_questionnaire`]).
+//!
+//! # Public API
+//! - Definitions: [`InstrumentDefinition`] `{ code, name, items: Vec<ItemDef>, scoring: Scoring,
+//!   bands: Vec<SeverityBand>, cutoffs: Vec<Cutoff>, critical_items: Vec<CriticalRule>, loinc,
+//!   total_loinc, recall_period: Option<RecallPeriod>, source }` and its `validate() -> Result<()>`;
+//!   [`ItemDef`] `{ link_id, label, min, max, reverse, required, scored, enable_when, options:
+//!   Vec<AnswerOption> }`; [`Scoring`] `Sum | Subscales(Vec<Subscale>) | MeanOfSubscales(Vec<Subscale>)
+//!   | TriageOnly`; [`Subscale`] `{ name, link_ids, aggregate: Aggregate (Sum | Mean) }`;
+//!   [`SeverityBand`] `{ min, max, label, level }`; [`Cutoff`] `{ code, label, at_least, source }`;
+//!   [`CriticalRule`] `{ flag, any_of, at_least, level: Option<RiskLevel>, raises_flag, action,
+//!   source }`; [`RiskLevel`] `NoRisk < Low < Moderate < High`.
+//! - Built-ins: [`BUILTIN_CODES`] (`phq9 gad7 audit audit-c dast10 cssrs-screener pcl5 bam bam-iop
+//!   edeq edeqs`); `builtin(code) -> Option<InstrumentDefinition>`;
+//!   `builtin_with(code, &InstrumentConfig) -> Option<InstrumentDefinition>`; [`InstrumentConfig`]
+//!   holds the [verify] thresholds (AUDIT-C men/women, PCL-5, EDE-Q community/clinical, C-SSRS
+//!   triage as [`CssrsTriage`]) with cited defaults.
+//! - Import: `import_questionnaire(json: &str, scoring_for: &str) -> Result<InstrumentDefinition>`
+//!   and `import_questionnaire_with(json, scoring_for, &InstrumentConfig)`.
+//! - Scoring: `score(&InstrumentDefinition, &BTreeMap<String, i32>) -> Result<ScoreResult>`;
+//!   [`ScoreResult`] `{ instrument, total: Option<f64>, subscales: Vec<(String, f64)>, band:
+//!   Option<BandHit>, screens: Vec<ScreenResult>, triage: Option<RiskLevel>, flags: Vec<RiskFlag> }`.
+//!   Bad responses → one `DomainError::Validation` naming every item (`missing_response`,
+//!   `out_of_range`, `unknown_item`).
+//! - Change: [`RciConfig`] `{ sd_baseline, reliability, source }`, `rci_default(code)`,
+//!   `rci(baseline, latest, &RciConfig) -> f64`, [`Caseness`], `caseness_default(code)`,
+//!   `change_status(baseline, latest, &RciConfig, caseness_cutoff, lower_is_better) -> ChangeStatus`
+//!   (`ReliableImprovement | NoReliableChange | ReliableDeterioration | Recovered`).
+
+mod builtin;
+mod change;
+mod definition;
+mod fhir;
+mod score;
+
+#[cfg(test)]
+mod tests;
+
+pub use builtin::{BUILTIN_CODES, CssrsTriage, InstrumentConfig, builtin, builtin_with};
+pub use change::{Caseness, ChangeStatus, RELIABLE_RCI, RciConfig, caseness_default, change_status, rci, rci_default};
+pub use definition::{
+    Aggregate, AnswerOption, CriticalRule, Cutoff, EnableWhen, InstrumentDefinition, ItemDef, RecallPeriod, RiskLevel, Scoring,
+    SeverityBand, Subscale,
+};
+pub use fhir::{import_questionnaire, import_questionnaire_with};
+pub use score::{BandHit, RiskFlag, ScoreResult, ScreenResult, score};
