@@ -101,6 +101,9 @@ pub struct SolveStats {
     pub sites: usize,
     /// Sessions dropped by the final safety check (should always be 0).
     pub repaired_sessions: usize,
+    /// The objective as tracked incrementally by the search (sum over sites); equals
+    /// `objective.total` unless the final check had to drop sessions.
+    pub search_objective: i64,
     /// Re-planning: sessions of the current schedule kept unchanged / total.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kept_sessions: Option<(usize, usize)>,
@@ -184,12 +187,19 @@ pub fn solve(instance: &Instance, opts: &SolveOptions) -> Result<SolveResult, Er
         }
     }
     let mut sessions = Vec::new();
+    let mut search_objective = 0;
     for (si, b) in best.into_iter().enumerate() {
         if let Some((_, st)) = b {
+            search_objective += st.objective();
             sessions.extend(to_sessions(instance, &sites[si], &st, opts.current.as_ref()));
         }
     }
-    finish(instance, sessions, opts, t0, epochs.saturating_sub(1), threads)
+    let mut res = finish(instance, sessions, opts, t0, epochs.saturating_sub(1), threads)?;
+    res.stats.search_objective = search_objective;
+    if let serde_json::Value::Object(m) = &mut res.solution.stats {
+        m.insert("search_objective".into(), search_objective.into());
+    }
+    Ok(res)
 }
 
 fn run_parallel(units: &[Mutex<(usize, Lane)>], order: &[usize], sites: &[SiteC], stabs: &[Stability], iters: u64, threads: usize) {
@@ -361,6 +371,7 @@ fn finish(
         seed: opts.seed,
         sites: inst.sites.len(),
         repaired_sessions: repaired,
+        search_objective: objective.total,
         kept_sessions: kept,
     };
     sol.stats = serde_json::to_value(&stats)?;

@@ -258,3 +258,17 @@ fn bad_input_is_an_error_not_a_panic() {
     let out: Solution = serde_json::from_str(&solve_json(empty, &opts).unwrap()).unwrap();
     assert!(out.sessions.is_empty());
 }
+
+#[test]
+fn incremental_objective_matches_the_independent_checker() {
+    for (name, iters) in [("small-1.json", 60), ("iop-2.json", 12)] {
+        let inst = inst(name);
+        for seed in [1, 2] {
+            let res = solve(&inst, &fixed(iters, 2, seed)).unwrap();
+            let (v, obj) = validate(&inst, &res.solution);
+            assert!(v.is_empty(), "{name}: {v:?}");
+            assert_eq!(res.stats.repaired_sessions, 0, "{name}");
+            assert_eq!(res.stats.search_objective, obj.total, "{name} seed {seed}");
+        }
+    }
+}
