@@ -19,6 +19,13 @@ impl RciConfig {
         std::f64::consts::SQRT_2 * self.sd_baseline * (1.0 - self.reliability).sqrt()
     }
 
+    /// The smallest change in points that counts as reliable: 1.96 · S_diff (for display, e.g.
+    /// "a drop of 7 or more is reliable"). NaN when the configuration is not usable.
+    pub fn reliable_change_points(&self) -> f64 {
+        // Jacobson & Truax 1991: reliable when |x2 − x1| > 1.96 · S_diff
+        if self.is_usable() { RELIABLE_RCI * self.s_diff() } else { f64::NAN }
+    }
+
     /// Usable only with SD > 0 and 0 ≤ r < 1; otherwise [`rci`] returns NaN.
     pub fn is_usable(&self) -> bool {
         self.sd_baseline.is_finite() && self.sd_baseline > 0.0 && (0.0..1.0).contains(&self.reliability)

@@ -59,7 +59,9 @@ pub fn import_questionnaire(json: &str, scoring_for: &str) -> Result<InstrumentD
 /// Reads a FHIR R4 Questionnaire. When `scoring_for` names a built-in instrument, the built-in
 /// items, scoring, bands and rules are kept and the questionnaire supplies item text and answer
 /// labels; every built-in item must be present and every option must score inside the built-in
-/// range. Otherwise the questionnaire becomes a plain-sum instrument with code `scoring_for`.
+/// range; extra items are kept unscored and optional. Otherwise the questionnaire becomes a
+/// plain-sum instrument with code `scoring_for`, every answerable item required and scored.
+/// `enableWhen` and `required` in the file are not read: the built-in definition governs them.
 /// Malformed questionnaires are refused with one `Validation` error naming every problem.
 pub fn import_questionnaire_with(json: &str, scoring_for: &str, cfg: &InstrumentConfig) -> Result<InstrumentDefinition> {
     let doc: Value =

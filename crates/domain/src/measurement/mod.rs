@@ -26,8 +26,9 @@
 //!   Option<BandHit>, screens: Vec<ScreenResult>, triage: Option<RiskLevel>, flags: Vec<RiskFlag> }`.
 //!   Bad responses → one `DomainError::Validation` naming every item (`missing_response`,
 //!   `out_of_range`, `unknown_item`).
-//! - Change: [`RciConfig`] `{ sd_baseline, reliability, source }`, `rci_default(code)`,
-//!   `rci(baseline, latest, &RciConfig) -> f64`, [`Caseness`], `caseness_default(code)`,
+//! - Change: [`RciConfig`] `{ sd_baseline, reliability, source }` with `s_diff()` and
+//!   `reliable_change_points()`, `rci_default(code) -> Option<RciConfig>`,
+//!   `rci(baseline, latest, &RciConfig) -> f64`, [`Caseness`], `caseness_default(code) -> Option<Caseness>`,
 //!   `change_status(baseline, latest, &RciConfig, caseness_cutoff, lower_is_better) -> ChangeStatus`
 //!   (`ReliableImprovement | NoReliableChange | ReliableDeterioration | Recovered`).
 

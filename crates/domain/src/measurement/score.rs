@@ -172,6 +172,7 @@ fn apply_rules(def: &InstrumentDefinition, responses: &BTreeMap<String, i32>) ->
     let mut triage = triages.then_some(RiskLevel::NoRisk);
     let mut flags: Vec<RiskFlag> = Vec::new();
     for rule in &def.critical_items {
+        // A "yes" counts even on an item skip logic would have skipped: risk answers are never discarded.
         let hits: Vec<String> = rule.any_of.iter().filter(|id| responses.get(*id).is_some_and(|v| *v >= rule.at_least)).cloned().collect();
         if hits.is_empty() {
             continue;

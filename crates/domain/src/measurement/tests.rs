@@ -421,6 +421,7 @@ fn rci_worked_from_the_formula() {
     // An unusable configuration gives NaN rather than a false "reliable".
     let bad = RciConfig { sd_baseline: 0.0, reliability: 0.8, source: "test" };
     assert!(rci(20.0, 10.0, &bad).is_nan());
+    assert!(RciConfig { sd_baseline: 5.0, reliability: 1.0, source: "test" }.reliable_change_points().is_nan());
     assert_eq!(change_status(20.0, 10.0, &bad, 10.0, true), ChangeStatus::NoReliableChange);
 }
 
@@ -430,6 +431,10 @@ fn phq9_change_stories_with_default_rci() {
     let cfg = rci_default("phq9").expect("default");
     let case = caseness_default("phq9").expect("caseness");
     assert!((cfg.s_diff() - 3.224_406_922).abs() < 1e-6);
+    // 1.96 · 3.224407 = 6.319838 points: a drop of 7 is reliable, a drop of 6 is not
+    assert!((cfg.reliable_change_points() - 6.319_837_567).abs() < 1e-6);
+    assert_eq!(change_status(16.0, 10.0, &cfg, case.cutoff, true), ChangeStatus::NoReliableChange);
+    assert_eq!(change_status(16.0, 9.0, &cfg, case.cutoff, true), ChangeStatus::Recovered);
     // 18 → 8: −10 / 3.2244 = −3.10 → reliable, and crossed from ≥10 to <10 → recovered
     assert_eq!(change_status(18.0, 8.0, &cfg, case.cutoff, case.lower_is_better), ChangeStatus::Recovered);
     // 20 → 12: −8 / 3.2244 = −2.48 → reliable, but 12 is still a case → reliable improvement
