@@ -102,8 +102,12 @@ pub struct SolveStats {
     /// Sessions dropped by the final safety check (should always be 0).
     pub repaired_sessions: usize,
     /// The objective as tracked incrementally by the search (sum over sites); equals
-    /// `objective.total` unless the final check had to drop sessions.
+    /// `objective.total` unless the final check had to drop sessions or some patients belong
+    /// to a site that is not in `sites` (they cannot be scheduled, but still count).
     pub search_objective: i64,
+    /// Broken instance invariants that were worked around (FORMAT.md §3).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub instance_warnings: Vec<String>,
     /// Re-planning: sessions of the current schedule kept unchanged / total.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kept_sessions: Option<(usize, usize)>,
@@ -121,6 +125,9 @@ pub struct SolveResult {
 /// Solve one instance.
 pub fn solve(instance: &Instance, opts: &SolveOptions) -> Result<SolveResult, Error> {
     let t0 = Instant::now();
+    if let Some(p) = check::check_instance(instance).into_iter().find(|p| p.starts_with("duplicate id")) {
+        return Err(Error::Instance(p));
+    }
     let sites = compile(instance)?;
     let stabs: Vec<Stability> = match &opts.current {
         Some(cur) => replan::stabilities(instance, &sites, cur, opts.stability_weight),
@@ -372,6 +379,7 @@ fn finish(
         sites: inst.sites.len(),
         repaired_sessions: repaired,
         search_objective: objective.total,
+        instance_warnings: check::check_instance(inst),
         kept_sessions: kept,
     };
     sol.stats = serde_json::to_value(&stats)?;
@@ -391,15 +399,18 @@ pub fn solve_json(instance_json: &str, opts: &SolveOptions) -> Result<String, Er
     write_solution(&sol)
 }
 
-/// Parse and sanity-check an instance.
+/// Parse an instance. Duplicate ids are an error (ids would be ambiguous); other broken
+/// invariants of FORMAT.md §3 (a clinician not licensed in its site's state, a primary at
+/// another site, an unknown site) are tolerated: the solver works around them (no in-person
+/// sessions for such a clinician, no primary-therapist preference) and lists them in
+/// `SolveStats::instance_warnings`.
 pub fn parse_instance(json: &str) -> Result<Instance, Error> {
     let inst: Instance = serde_json::from_str(json)?;
     if inst.format != "iop-week/1" {
         return Err(Error::Unsupported(format!("format {:?}", inst.format)));
     }
-    let problems = check::check_instance(&inst);
-    if let Some(p) = problems.first() {
-        return Err(Error::Instance(p.clone()));
+    if let Some(p) = check::check_instance(&inst).into_iter().find(|p| p.starts_with("duplicate id")) {
+        return Err(Error::Instance(p));
     }
     Ok(inst)
 }

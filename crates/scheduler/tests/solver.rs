@@ -250,9 +250,19 @@ fn bad_input_is_an_error_not_a_panic() {
     let opts = fixed(1, 1, 1);
     assert!(solve_json("{", &opts).is_err());
     assert!(solve_json(r#"{"format": "iop-week/2", "sites": [], "rooms": [], "clinicians": [], "patients": []}"#, &opts).is_err());
-    // primary clinician unknown -> instance invariant broken
-    let bad = data("micro.json").replace("\"primary\": \"S01-C03\"", "\"primary\": \"S09-C99\"");
-    assert!(solve_json(&bad, &opts).is_err());
+    // duplicate ids are ambiguous -> error
+    let dup = data("micro.json").replace("\"id\": \"S01-P2\"", "\"id\": \"S01-P1\"");
+    assert!(solve_json(&dup, &opts).is_err());
+    // a broken invariant (primary unknown, clinician without the site's license) is worked
+    // around and reported, and the schedule is still valid
+    let odd = data("micro.json")
+        .replace("\"primary\": \"S01-C03\"", "\"primary\": \"S09-C99\"")
+        .replace("\"licenses\": [\"NJ\", \"NY\"]", "\"licenses\": [\"NY\"]");
+    let odd_inst = parse_instance(&odd).unwrap();
+    let res = solve(&odd_inst, &opts).unwrap();
+    assert_eq!(res.stats.instance_warnings.len(), 2, "{:?}", res.stats.instance_warnings);
+    let (v, _) = validate(&odd_inst, &res.solution);
+    assert!(v.is_empty(), "{v:?}");
     // an empty instance solves to an empty schedule
     let empty = r#"{"format": "iop-week/1", "name": "e", "sites": [], "rooms": [], "clinicians": [], "patients": []}"#;
     let out: Solution = serde_json::from_str(&solve_json(empty, &opts).unwrap()).unwrap();
