@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 pub mod ids;
 pub mod measurement;
+pub mod programs;
 pub mod store;
 pub mod tenancy;
 pub mod users;

@@ -13,12 +13,10 @@ pub(crate) fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
         .map_err(|e| DomainError::Internal(format!("stored timestamp {s:?}: {e}")))
 }
 
-#[allow(dead_code)]
 pub(crate) fn date(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-#[allow(dead_code)]
 pub(crate) fn parse_date(s: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| DomainError::Internal(format!("stored date {s:?}: {e}")))
 }
@@ -29,6 +27,9 @@ pub(crate) trait Get {
     fn opt_text(&self, col: &str) -> Result<Option<String>>;
     fn int(&self, col: &str) -> Result<i64>;
     fn flag(&self, col: &str) -> Result<bool>;
+    fn try_get_f64(&self, col: &str) -> Result<f64>;
+    fn opt_int(&self, col: &str) -> Result<Option<i64>>;
+    fn opt_flag(&self, col: &str) -> Result<Option<bool>>;
     fn time(&self, col: &str) -> Result<DateTime<Utc>> {
         parse_ts(&self.text(col)?)
     }
@@ -54,6 +55,18 @@ impl Get for AnyRow {
     }
     fn int(&self, col: &str) -> Result<i64> {
         self.try_get::<i64, _>(col).map_err(|e| decode_err(col, e))
+    }
+    fn try_get_f64(&self, col: &str) -> Result<f64> {
+        self.try_get::<f64, _>(col).map_err(|e| decode_err(col, e))
+    }
+    fn opt_int(&self, col: &str) -> Result<Option<i64>> {
+        self.try_get::<Option<i64>, _>(col).map_err(|e| decode_err(col, e))
+    }
+    fn opt_flag(&self, col: &str) -> Result<Option<bool>> {
+        match self.try_get::<Option<bool>, _>(col) {
+            Ok(b) => Ok(b),
+            Err(_) => self.try_get::<Option<i64>, _>(col).map(|v| v.map(|v| v != 0)).map_err(|e| decode_err(col, e)),
+        }
     }
     /// Booleans: BOOLEAN on PostgreSQL, INTEGER 0/1 on SQLite (the Any driver has no SQLite bool).
     fn flag(&self, col: &str) -> Result<bool> {

@@ -49,6 +49,7 @@ impl SqlStore {
         if let Err(e) = done {
             return Err(unique_or(e, "slug_taken", "an organization with this slug exists"));
         }
+        crate::programs::seed_service_catalogue(self, &mut tx, org.id).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(org)
     }

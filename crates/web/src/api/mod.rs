@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, described by OpenAPI at `/api/openapi.json`.
 pub mod audit;
 pub mod me;
+pub mod programs;
 pub mod sites;
 
 use crate::error::ApiError;
@@ -83,5 +84,9 @@ pub struct ApiDoc;
 
 /// Every API route, with its OpenAPI description.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(me::router()).merge(audit::router()).merge(sites::router())
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(me::router())
+        .merge(audit::router())
+        .merge(sites::router())
+        .merge(programs::router())
 }

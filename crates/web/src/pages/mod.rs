@@ -3,6 +3,7 @@ pub mod account;
 pub mod audit;
 pub mod auth;
 pub mod home;
+pub mod programs;
 
 use crate::error::{PageError, PageResult};
 use crate::session::Staff;
@@ -34,6 +35,9 @@ impl Layout {
 
     pub fn staff(staff: &Staff, title: &str, current: &str) -> Self {
         let mut links: Vec<(&'static str, &'static str, Option<Action>)> = vec![("/", "Home", None)];
+        links.push(("/admin/programs", "Programs", Some(Action::ViewPrograms)));
+        links.push(("/admin/staff", "Staff", Some(Action::ViewPrograms)));
+        links.push(("/admin/sites", "Sites", Some(Action::ViewPrograms)));
         links.push(("/audit", "Audit log", Some(Action::ViewAuditLog)));
         links.push(("/account", "My account", None));
         let nav = links
