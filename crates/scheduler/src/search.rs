@@ -169,7 +169,7 @@ pub(crate) fn open_best_group(st: &mut State, site: &SiteC, stab: &Stability, rn
                         let ub: i64 = top_sum(&mut vi, GROUP_MAX) - 10 + noise;
                         if ub > best_score {
                             let room = (0..site.grooms.len()).rev().find(|&r| st.rbusy[r][day] & m == 0);
-                            let leader = pick_leader(st, site, typ, day, m, dur, None, rng);
+                            let leader = pick_leader(st, site, typ, day, m, dur, rng);
                             if let (Some(r), Some(c)) = (room, leader) {
                                 let cap = site.grooms[r].1 as usize;
                                 sel.clear();
@@ -278,8 +278,9 @@ fn top_sum(v: &mut [(i64, u16)], k: usize) -> i64 {
     v.iter().take(k).map(|x| x.0).sum()
 }
 
-#[allow(clippy::too_many_arguments)]
-fn pick_leader(st: &State, site: &SiteC, typ: u8, day: usize, m: u32, dur: u32, _lic_need: Option<u128>, rng: &mut Rng) -> Option<u16> {
+/// A free leader for an in-person group: specialists first (e.g. CADC-only for psychoed),
+/// then the one with the most hours left.
+fn pick_leader(st: &State, site: &SiteC, typ: u8, day: usize, m: u32, dur: u32, rng: &mut Rng) -> Option<u16> {
     let mut best: Option<(i64, u16)> = None;
     for &c in &site.leaders[typ as usize] {
         let cu = c as usize;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use crate::check::{W_GROUP, W_INPERSON_DAY, W_NONPRIMARY, W_SHORT_HALF_HOUR, W_UNMET};
 use crate::model::{DAYS, SLOTS};
-use crate::site::{GROUP_MAX, NONE16, SiteC, mask};
+use crate::site::{GROUP_MAX, SiteC, mask};
 
 pub(crate) const DUR: [u32; 5] = [6, 3, 2, 2, 1];
 pub(crate) const NONE32: u32 = u32::MAX;
@@ -505,9 +505,4 @@ impl State {
     pub fn alive_ones(&self) -> impl Iterator<Item = u32> + '_ {
         self.ones.iter().enumerate().filter(|(_, o)| o.alive).map(|(i, _)| i as u32)
     }
-}
-
-#[allow(dead_code)]
-pub(crate) fn no_primary() -> u16 {
-    NONE16
 }
