@@ -3,16 +3,24 @@ use super::{Layout, render};
 use crate::error::PageResult;
 use crate::session::Staff;
 use crate::state::AppState;
+use crate::usecases::programs::expiring_credentials;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use openiop_domain::auth::{Action, Role};
+use openiop_domain::auth::Action;
 
 pub struct Card {
     pub title: &'static str,
     pub text: String,
+    /// Short facts listed under the text (e.g. counts), may be empty.
+    pub items: Vec<String>,
     pub href: &'static str,
     pub link: &'static str,
+}
+
+/// Counts of credentials expiring within 30, 60 and 90 days, from `days_left` of each.
+pub fn expiring_counts(days_left: &[i64]) -> [(i64, usize); 3] {
+    [30, 60, 90].map(|d| (d, days_left.iter().filter(|n| **n <= d).count()))
 }
 
 #[derive(Template)]
@@ -45,25 +53,62 @@ pub async fn home(State(state): State<AppState>, staff: Staff) -> PageResult<Res
     };
     let mut cards = Vec::new();
     let a = &staff.actor;
+    if a.can(Action::ManagePrograms) {
+        let today = chrono::Utc::now().date_naive();
+        let expiring = expiring_credentials(&state, &staff.ctx(), today, 90).await?;
+        let days_left: Vec<i64> = expiring.iter().map(|(_, c)| (c.expires_on - today).num_days()).collect();
+        let soonest = match expiring.first() {
+            Some((name, c)) => format!("Soonest: {name}'s {} on {}.", c.kind.code(), c.expires_on.format("%b %-d, %Y")),
+            None => "No staff licence or certification expires in the next 90 days.".into(),
+        };
+        cards.push(Card {
+            title: "Credentials expiring",
+            text: soonest,
+            items: expiring_counts(&days_left)
+                .iter()
+                .map(|(d, n)| format!("Within {d} days: {n} credential{}", if *n == 1 { "" } else { "s" }))
+                .collect(),
+            href: "/admin/staff",
+            link: "Review staff credentials",
+        });
+    }
+    if a.can(Action::ViewPrograms) {
+        let programs = crate::usecases::programs::visible_programs(&state, &staff.ctx()).await?;
+        cards.push(Card {
+            title: "Programs",
+            text: format!("{} program(s): tracks, weekly schedules and public profiles.", programs.len()),
+            items: Vec::new(),
+            href: "/admin/programs",
+            link: "Open programs",
+        });
+        cards.push(Card {
+            title: "Staff",
+            text: "Staff profiles, availability, supervision and credentials.".into(),
+            items: Vec::new(),
+            href: "/admin/staff",
+            link: "Open staff",
+        });
+        cards.push(Card {
+            title: "Sites and rooms",
+            text: format!("{} site(s) and their group rooms and offices.", sites.len()),
+            items: Vec::new(),
+            href: "/admin/sites",
+            link: "Open sites",
+        });
+    }
     if a.can(Action::ViewAuditLog) {
         cards.push(Card {
             title: "Audit log",
             text: "Search every access to patient data and every sign-in by user, patient and date.".into(),
+            items: Vec::new(),
             href: "/audit",
             link: "Open the audit log",
-        });
-    }
-    if a.has_role(Role::Admin) {
-        cards.push(Card {
-            title: "Sites",
-            text: format!("{} site(s) in {}.", sites.len(), org.name),
-            href: "/account",
-            link: "Manage your account",
         });
     }
     cards.push(Card {
         title: "API access",
         text: "Create a personal token to use the JSON API with your permissions.".into(),
+        items: Vec::new(),
         href: "/account",
         link: "Manage tokens",
     });
