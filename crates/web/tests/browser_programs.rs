@@ -6,9 +6,9 @@ use common::BrowserTest;
 use std::time::Duration;
 use thirtyfour::prelude::*;
 
-/// Picks the option of `<select id=…>` whose text starts with `label`, by clicking it.
+/// Picks the option of `<select id=…>` whose text starts with `label`, by clicking it (ChromeDriver
+/// selects it without leaving the drop-down open).
 async fn choose(t: &BrowserTest, select_id: &str, label: &str) {
-    t.click(&format!("#{select_id}")).await;
     let xpath = format!("//select[@id='{select_id}']/option[starts-with(normalize-space(.), '{label}')]");
     let option = t.driver.find(By::XPath(&xpath)).await.unwrap_or_else(|e| panic!("{select_id} has no option {label:?}: {e}"));
     option.click().await.expect("choose option");
@@ -35,6 +35,10 @@ async fn expect_text(t: &BrowserTest, css: &str, text: &str) {
     panic!("no {css} containing {text:?}; saw {seen:?}");
 }
 
+async fn scroll_to(t: &BrowserTest, id: &str) {
+    t.driver.execute("document.getElementById(arguments[0]).scrollIntoView();", vec![serde_json::json!(id)]).await.expect("scroll");
+}
+
 async fn assert_accessible(t: &BrowserTest, page: &str) {
     if let Some(v) = t.accessibility_violations().await {
         assert!(v.is_empty(), "{page} accessibility: {v:?}");
@@ -51,6 +55,9 @@ async fn a_director_creates_a_program_with_a_weekly_group_and_the_public_sees_it
     t.enter("password").await;
     t.expect_path("/").await;
     expect_text(&t, ".card h2", "Credentials expiring").await;
+    expect_text(&t, ".card ul.counts", "Within 60 days: 2 credentials").await;
+    assert_accessible(&t, "director home").await;
+    t.screenshot("programs-director-home").await;
 
     // The programs page lists the demo's three programs and offers the new-program form.
     t.open("/admin/programs").await;
@@ -64,6 +71,7 @@ async fn a_director_creates_a_program_with_a_weekly_group_and_the_public_sees_it
     choose(&t, "population", "Adults").await;
     choose(&t, "level_code", "ASAM 2.1").await;
     t.click("input[name='delivery_modes[]'][value='virtual']").await;
+    scroll_to(&t, "new-h").await;
     t.screenshot("programs-new-program").await;
     t.enter("name").await;
 
@@ -86,6 +94,8 @@ async fn a_director_creates_a_program_with_a_weekly_group_and_the_public_sees_it
     choose(&t, "lead-1", "Marcus Lee").await;
     t.fill("topic-1", "Building a recovery network").await;
     choose(&t, "mod-1", "Cognitive behavioral").await;
+    scroll_to(&t, "svc-1").await;
+    t.screenshot("programs-add-session").await;
     t.click("section.card form.grid-form button[type=submit]").await;
     expect_text(&t, "section.card table.data tbody", "Group therapy").await;
     let row = t.text("section.card table.data tbody tr").await;
