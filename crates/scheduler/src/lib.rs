@@ -12,7 +12,8 @@
 //! fixed order. Threads only execute units; the result is a function of
 //! (instance, seed, number of epochs) and never of the thread count or of thread timing.
 //! * With [`SolveOptions::iterations`] set, the number of epochs is fixed: the output is
-//!   bit-identical across runs, machines and thread counts.
+//!   bit-identical across runs, machines and thread counts (all but the `wall_seconds` and
+//!   `threads` stats).
 //! * With only a time limit, the wall clock decides *how many* epochs run (checked between
 //!   epochs): same seed and same limit on an equally loaded machine gives the same schedule in
 //!   practice, and the number of epochs run is reported in the stats so any run can be
@@ -438,4 +439,27 @@ pub fn write_solution(sol: &Solution) -> Result<String, Error> {
     }
     s.push_str("]}\n");
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn final_check_drops_whatever_breaks_a_rule() {
+        let inst = parse_instance(include_str!("../tests/data/micro.json")).unwrap();
+        let mut sol = parse_solution(include_str!("../tests/data/micro-solution.json")).unwrap();
+        // break it: X5 with a clinician not licensed for P3's home (H13) and a second
+        // individual for P3 (H16); X2 at an overlapping time (H8, H9, H10, H15)
+        sol.sessions[4].clinician = "S01-C03".into();
+        sol.sessions[4].patients = vec!["S01-P3".into()];
+        sol.sessions[1].day = 0;
+        let opts = SolveOptions::default();
+        let res = finish(&inst, sol.sessions, &opts, Instant::now(), 0, 1).unwrap();
+        let (v, obj) = validate(&inst, &res.solution);
+        assert!(v.is_empty(), "{v:?}");
+        assert!(res.stats.repaired_sessions >= 2, "{:?}", res.stats);
+        assert_eq!(obj, res.stats.objective);
+        assert!(!res.solution.sessions.is_empty());
+    }
 }
