@@ -282,3 +282,45 @@ fn incremental_objective_matches_the_independent_checker() {
         }
     }
 }
+
+#[test]
+fn replan_after_a_patient_changes_windows_only_touches_their_sessions() {
+    let small = inst("small-1.json");
+    let before = solve(&small, &fixed(40, 2, 5)).unwrap().solution;
+    // the patient with the most sessions now only has Saturday mornings
+    let mut count = std::collections::BTreeMap::new();
+    for s in &before.sessions {
+        for p in &s.patients {
+            *count.entry(p.clone()).or_insert(0) += 1;
+        }
+    }
+    let pid = count.iter().max_by_key(|(id, n)| (**n, std::cmp::Reverse((*id).clone()))).map(|(id, _)| id.clone()).unwrap();
+    let mut changed = small.clone();
+    for p in &mut changed.patients {
+        if p.id == pid {
+            p.availability = vec![[5, 2, 10]];
+        }
+    }
+    let opts = SolveOptions { current: Some(before.clone()), stability_weight: 100_000, ..fixed(40, 2, 5) };
+    let res = solve(&changed, &opts).unwrap();
+    let (v, _) = validate(&changed, &res.solution);
+    assert!(v.is_empty(), "{v:?}");
+    let key = |s: &openiop_scheduler::Session| {
+        let mut p = s.patients.clone();
+        p.sort();
+        (s.kind, s.clinician.clone(), s.day, s.start, s.mode, p)
+    };
+    let after: std::collections::HashSet<_> = res.solution.sessions.iter().map(key).collect();
+    for s in &before.sessions {
+        if !s.patients.contains(&pid) {
+            assert!(after.contains(&key(s)), "session {} without {pid} changed", s.id);
+        }
+    }
+    // groups they attended keep running without them when at least 3 others remain
+    for s in before.sessions.iter().filter(|s| s.kind.is_group() && s.patients.contains(&pid) && s.patients.len() > 3) {
+        let rest: Vec<String> = s.patients.iter().filter(|p| **p != pid).cloned().collect();
+        let mut k = key(s);
+        k.5 = rest;
+        assert!(after.contains(&k), "group {} should continue without {pid}", s.id);
+    }
+}
