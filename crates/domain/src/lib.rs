@@ -2,11 +2,15 @@
 //! and the [`Store`] trait the storage crate implements. No web, no SQL.
 #![forbid(unsafe_code)]
 
+#[macro_use]
+mod macros;
+
 pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod ids;
 pub mod measurement;
+pub mod patients;
 pub mod programs;
 pub mod store;
 pub mod tenancy;

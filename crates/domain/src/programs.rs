@@ -7,54 +7,8 @@ use crate::{DomainError, Result};
 use chrono::{NaiveDate, NaiveTime, Weekday};
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use uuid::Uuid;
 
-macro_rules! ids {
-    ($($name:ident),*) => {$(
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(pub Uuid);
-        impl $name {
-            pub fn new() -> Self { Self(Uuid::now_v7()) }
-        }
-        impl Default for $name {
-            fn default() -> Self { Self::new() }
-        }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { self.0.fmt(f) }
-        }
-        impl std::str::FromStr for $name {
-            type Err = DomainError;
-            fn from_str(s: &str) -> Result<Self> {
-                Uuid::parse_str(s.trim()).map(Self).map_err(|_| DomainError::field("id", "invalid_id", "is not a valid identifier"))
-            }
-        }
-    )*};
-}
 ids!(RoomId, TrackId, TemplateSessionId, ServiceTypeId, CredentialId);
-
-/// A small closed vocabulary with stable snake_case codes and labels for people.
-macro_rules! vocabulary {
-    ($(#[$m:meta])* $name:ident, $field:literal { $($variant:ident => $code:literal, $label:literal;)* }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),* }
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-            pub fn code(self) -> &'static str { match self { $($name::$variant => $code),* } }
-            pub fn label(self) -> &'static str { match self { $($name::$variant => $label),* } }
-            pub fn parse(s: &str) -> Result<Self> {
-                let s = s.trim();
-                Self::ALL.iter().copied().find(|v| v.code() == s)
-                    .ok_or_else(|| DomainError::field($field, "unknown_value", &format!("is not one of: {}", Self::ALL.iter().map(|v| v.code()).collect::<Vec<_>>().join(", "))))
-            }
-        }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.label()) }
-        }
-    };
-}
 
 vocabulary!(
     /// What a program treats.

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+mod patients;
 mod programs;
 mod rows;
 mod sessions;

@@ -33,14 +33,15 @@ async fn the_demo_shows_a_living_adult_evening_iop() {
     let by = p["staff"]["by_credential"].as_array().unwrap();
     let codes: Vec<&str> = by.iter().filter_map(|c| c["code"].as_str()).collect();
     assert!(codes.len() >= 3, "credential types: {codes:?}");
-    for c in ["LCSW", "LPC", "NP", "RN"] {
+    // The program's staff are those who lead its sessions (organization-wide accounts count only there).
+    for c in ["LCSW", "LPC", "NP"] {
         assert!(codes.contains(&c), "{c} in {codes:?}");
     }
     let boards = p["staff"]["boards"].as_array().unwrap();
     assert!(boards.iter().any(|b| b == "NJ State Board of Social Work Examiners"), "{boards:?}");
     // Grace Kim's New York licence is not verified yet: its board is not listed.
     assert!(!boards.iter().any(|b| b.as_str().is_some_and(|b| b.starts_with("NY"))), "{boards:?}");
-    assert!(p["staff"]["telehealth_trained"].as_u64().unwrap() >= 5);
+    assert!(p["staff"]["telehealth_trained"].as_u64().unwrap() >= 3);
 
     // The other two programs are public too, with their own hours.
     let teen = app.api(Method::GET, "/api/v1/public/programs/riverbend-adolescent-after-school-iop", None, None).await.json();

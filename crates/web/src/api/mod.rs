@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, described by OpenAPI at `/api/openapi.json`.
 pub mod audit;
 pub mod me;
+pub mod patients;
 pub mod programs;
 pub mod sites;
 
@@ -89,4 +90,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(sites::router())
         .merge(programs::router())
+        .merge(patients::router())
 }

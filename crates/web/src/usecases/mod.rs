@@ -1,3 +1,4 @@
 //! The application's use cases: role and scope checks, the audit event, the domain rule and the
 //! store call, in one function each. API handlers and pages both call these.
+pub mod patients;
 pub mod programs;

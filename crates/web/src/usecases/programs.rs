@@ -175,14 +175,16 @@ pub async fn expiring_credentials(state: &AppState, ctx: &Ctx, today: NaiveDate,
     Ok(out)
 }
 
-/// A program's staff: whoever leads its template sessions, and clinical staff whose scope
-/// covers it.
+/// A program's staff: whoever leads its template sessions, and staff assigned to its site or
+/// to the program itself (organization-wide accounts count only where they lead sessions).
 pub fn program_staff(program: &Program, tracks: &[Track], staff: &[StaffProfile], scopes: &[(UserId, Scope)]) -> Vec<StaffProfile> {
     staff
         .iter()
         .filter(|s| {
             let leads = tracks.iter().any(|t| t.template.iter().any(|x| x.leader == Some(s.user_id)));
-            let scoped = scopes.iter().any(|(u, sc)| *u == s.user_id && sc.covers(Some(program.site_id), Some(program.id)));
+            let scoped = scopes
+                .iter()
+                .any(|(u, sc)| *u == s.user_id && *sc != Scope::Organization && sc.covers(Some(program.site_id), Some(program.id)));
             leads || scoped
         })
         .cloned()

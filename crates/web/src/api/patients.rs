@@ -1,0 +1,757 @@
+//! Referrals, patients, episodes of care, level-of-care lines, discharge and consents.
+use super::{ApiJson, ApiQuery};
+use crate::error::{ApiResult, ErrorBody};
+use crate::session::ApiCaller;
+use crate::state::AppState;
+use crate::usecases::patients as uc;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use openiop_domain::DomainError;
+use openiop_domain::patients::*;
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+fn id<T: std::str::FromStr>(s: &str, what: &'static str) -> Result<T, DomainError> {
+    s.parse().map_err(|_| DomainError::NotFound(what))
+}
+
+/// API inputs use the same field names as the forms; convert by value.
+fn form<I: Serialize, F: DeserializeOwned>(input: &I) -> Result<F, DomainError> {
+    serde_json::to_value(input).and_then(serde_json::from_value).map_err(|e| DomainError::field("body", "invalid_body", &e.to_string()))
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Default)]
+pub struct PatientInput {
+    pub legal_first: String,
+    pub legal_last: String,
+    #[serde(default)]
+    pub preferred_name: String,
+    #[serde(default)]
+    pub pronouns: String,
+    /// YYYY-MM-DD
+    pub date_of_birth: String,
+    /// female | male | intersex | unknown
+    #[serde(default)]
+    pub sex: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub emergency_name: String,
+    #[serde(default)]
+    pub emergency_relationship: String,
+    #[serde(default)]
+    pub emergency_phone: String,
+    #[serde(default)]
+    pub line1: String,
+    #[serde(default)]
+    pub city: String,
+    /// USPS state code of the home address (the licence rule uses it).
+    pub state: String,
+    #[serde(default)]
+    pub postal_code: String,
+    #[serde(default)]
+    pub preferred_language: String,
+    /// Weekly windows, one per line: `mon 18:00-21:30`.
+    #[serde(default)]
+    pub availability: String,
+    /// in_person | virtual | either
+    #[serde(default)]
+    pub delivery_preference: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct NewPatientInput {
+    pub site_id: String,
+    #[serde(flatten)]
+    pub patient: PatientInput,
+    /// Set after checking that a same-name, same-birth-date patient is a different person.
+    #[serde(default)]
+    pub allow_duplicate: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PatientBody {
+    pub id: String,
+    pub mrn: String,
+    pub site_id: String,
+    pub legal_first: String,
+    pub legal_last: String,
+    pub preferred_name: String,
+    pub pronouns: String,
+    pub date_of_birth: String,
+    pub sex: String,
+    pub phone: String,
+    pub email: String,
+    pub state: String,
+    pub preferred_language: String,
+    pub availability: Vec<String>,
+    pub delivery_preference: String,
+    pub coverages: Vec<CoverageBody>,
+    pub collaterals: Vec<CollateralBody>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CoverageBody {
+    pub payer: String,
+    pub member_id: String,
+    pub group_number: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CollateralBody {
+    pub id: String,
+    pub name: String,
+    pub relationship: String,
+}
+
+impl From<Patient> for PatientBody {
+    fn from(p: Patient) -> Self {
+        let d = p.details;
+        Self {
+            id: p.id.to_string(),
+            mrn: p.mrn,
+            site_id: p.site_id.to_string(),
+            legal_first: d.legal_first,
+            legal_last: d.legal_last,
+            preferred_name: d.preferred_name,
+            pronouns: d.pronouns,
+            date_of_birth: d.date_of_birth.to_string(),
+            sex: d.sex.code().into(),
+            phone: d.phone,
+            email: d.email,
+            state: d.state.to_string(),
+            preferred_language: d.preferred_language,
+            availability: d.availability.iter().map(|w| w.to_string()).collect(),
+            delivery_preference: d.delivery_preference.code().into(),
+            coverages: p
+                .coverages
+                .into_iter()
+                .map(|c| CoverageBody { payer: c.payer, member_id: c.member_id, group_number: c.group_number })
+                .collect(),
+            collaterals: p
+                .collaterals
+                .into_iter()
+                .map(|c| CollateralBody { id: c.id.to_string(), name: c.name, relationship: c.relationship })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LevelSpanBody {
+    /// clinical | authorized
+    pub line: String,
+    pub edition: String,
+    pub code: String,
+    pub name: String,
+    pub from: String,
+    pub to: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DiagnosisBody {
+    pub code: String,
+    pub description: String,
+    pub primary: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DischargeBody {
+    pub date: String,
+    pub kind: String,
+    pub reason: String,
+    pub next_level: Option<String>,
+    pub next_provider: String,
+    pub appointments: String,
+    pub supports: String,
+    pub relapse_prevention: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EpisodeBody {
+    pub id: String,
+    pub patient_id: String,
+    pub program_id: String,
+    pub track_id: Option<String>,
+    pub admitted_on: String,
+    pub primary_clinician_id: Option<String>,
+    /// admitted | active | on_hold | discharged
+    pub status: String,
+    pub diagnoses: Vec<DiagnosisBody>,
+    pub levels: Vec<LevelSpanBody>,
+    pub reassessment_due: bool,
+    pub plan_review_due: bool,
+    pub discharge: Option<DischargeBody>,
+}
+
+impl From<Episode> for EpisodeBody {
+    fn from(e: Episode) -> Self {
+        Self {
+            id: e.id.to_string(),
+            patient_id: e.patient_id.to_string(),
+            program_id: e.program_id.to_string(),
+            track_id: e.track_id.map(|t| t.to_string()),
+            admitted_on: e.admitted_on.to_string(),
+            primary_clinician_id: e.primary_clinician.map(|u| u.to_string()),
+            status: e.status.code().into(),
+            diagnoses: e
+                .diagnoses
+                .into_iter()
+                .map(|d| DiagnosisBody { code: d.code.to_string(), description: d.description, primary: d.primary })
+                .collect(),
+            levels: e
+                .levels
+                .into_iter()
+                .map(|s| LevelSpanBody {
+                    line: s.line.code().into(),
+                    name: s.level.name().into(),
+                    edition: s.level.edition,
+                    code: s.level.code,
+                    from: s.from.to_string(),
+                    to: s.to.map(|t| t.to_string()),
+                    reason: s.reason,
+                })
+                .collect(),
+            reassessment_due: e.reassessment_due,
+            plan_review_due: e.plan_review_due,
+            discharge: e.discharge.map(|d| DischargeBody {
+                date: d.date.to_string(),
+                kind: d.kind.code().into(),
+                reason: d.reason,
+                next_level: d.next_level.map(|l| l.label()),
+                next_provider: d.next_provider,
+                appointments: d.aftercare.appointments,
+                supports: d.aftercare.supports,
+                relapse_prevention: d.aftercare.relapse_prevention,
+            }),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConsentBody {
+    pub id: String,
+    pub recipients: String,
+    pub purpose: String,
+    pub information: String,
+    pub expires_on: Option<String>,
+    pub expiry_event: String,
+    pub signed_by: String,
+    pub signed_on: String,
+    pub collateral_id: Option<String>,
+    pub revoked_on: Option<String>,
+    pub revoked_by: String,
+    /// in force | expired | revoked | not yet in force
+    pub status: String,
+}
+
+impl From<Consent> for ConsentBody {
+    fn from(c: Consent) -> Self {
+        Self {
+            status: c.status(today()).into(),
+            id: c.id.to_string(),
+            recipients: c.recipients,
+            purpose: c.purpose,
+            information: c.information,
+            expires_on: c.expires_on.map(|d| d.to_string()),
+            expiry_event: c.expiry_event,
+            signed_by: c.signed_by,
+            signed_on: c.signed_on.to_string(),
+            collateral_id: c.collateral_id.map(|x| x.to_string()),
+            revoked_on: c.revoked_on.map(|d| d.to_string()),
+            revoked_by: c.revoked_by,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChartBody {
+    pub patient: PatientBody,
+    /// Present only for roles that read clinical records.
+    pub episodes: Vec<EpisodeBody>,
+    pub consents: Vec<ConsentBody>,
+    pub consent_missing: bool,
+    pub reassessment_due: bool,
+    pub plan_review_due: bool,
+    pub levels_differ: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PatientSummaryBody {
+    pub id: String,
+    pub mrn: String,
+    pub name: String,
+    pub date_of_birth: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// Name, MRN or date of birth (YYYY-MM-DD).
+    q: String,
+}
+
+/// Registers a patient (duplicate check on name + date of birth).
+#[utoipa::path(post, path = "/api/v1/patients", tag = "patients", request_body = NewPatientInput,
+    responses((status = 201, body = PatientBody), (status = 403, body = ErrorBody), (status = 409, description = "possible_duplicate", body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn register(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(i): ApiJson<NewPatientInput>,
+) -> ApiResult<(StatusCode, Json<PatientBody>)> {
+    let site = i.site_id.parse().map_err(|_| DomainError::field("site_id", "required", "choose a site"))?;
+    let p = uc::register(&state, &caller.ctx(), site, &form(&i.patient)?, i.allow_duplicate, today()).await?;
+    Ok((StatusCode::CREATED, Json(p.into())))
+}
+
+/// Finds patients in the caller's scope by name, MRN or date of birth.
+#[utoipa::path(get, path = "/api/v1/patients", tag = "patients", params(SearchParams), responses((status = 200, body = Vec<PatientSummaryBody>)))]
+async fn search(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiQuery(p): ApiQuery<SearchParams>,
+) -> ApiResult<Json<Vec<PatientSummaryBody>>> {
+    let found = uc::search(&state, &caller.ctx(), &p.q).await?;
+    Ok(Json(
+        found
+            .into_iter()
+            .map(|s| PatientSummaryBody { id: s.id.to_string(), mrn: s.mrn, name: s.name, date_of_birth: s.date_of_birth.to_string() })
+            .collect(),
+    ))
+}
+
+/// A patient's chart: record, episodes (clinical roles), consents and flags.
+#[utoipa::path(get, path = "/api/v1/patients/{id}", tag = "patients", params(("id" = String, Path)),
+    responses((status = 200, body = ChartBody), (status = 404, description = "Not found or outside your scope", body = ErrorBody)))]
+async fn chart(State(state): State<AppState>, caller: ApiCaller, Path(pid): Path<String>) -> ApiResult<Json<ChartBody>> {
+    let c = uc::chart(&state, &caller.ctx(), id(&pid, "patient")?, today()).await?;
+    Ok(Json(ChartBody {
+        consent_missing: c.flags.consent_missing,
+        reassessment_due: c.flags.reassessment_due,
+        plan_review_due: c.flags.plan_review_due,
+        levels_differ: c.flags.levels_differ,
+        episodes: if c.clinical { c.episodes.into_iter().map(EpisodeBody::from).collect() } else { vec![] },
+        consents: c.consents.into_iter().map(ConsentBody::from).collect(),
+        patient: c.patient.into(),
+    }))
+}
+
+/// Replaces a patient's demographic record.
+#[utoipa::path(put, path = "/api/v1/patients/{id}", tag = "patients", params(("id" = String, Path)), request_body = PatientInput,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(pid): Path<String>,
+    ApiJson(i): ApiJson<PatientInput>,
+) -> ApiResult<StatusCode> {
+    uc::update_patient(&state, &caller.ctx(), id(&pid, "patient")?, &form(&i)?, today()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CollateralInput {
+    pub name: String,
+    /// mother, partner, sponsor, …
+    pub relationship: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub email: String,
+}
+
+/// Adds a family member or other collateral contact.
+#[utoipa::path(post, path = "/api/v1/patients/{id}/collaterals", tag = "patients", params(("id" = String, Path)), request_body = CollateralInput,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_collateral(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(pid): Path<String>,
+    ApiJson(i): ApiJson<CollateralInput>,
+) -> ApiResult<StatusCode> {
+    uc::add_collateral(&state, &caller.ctx(), id(&pid, "patient")?, &form(&i)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CoverageInput {
+    pub payer: String,
+    pub member_id: String,
+    #[serde(default)]
+    pub group_number: String,
+}
+
+/// Adds an insurance coverage.
+#[utoipa::path(post, path = "/api/v1/patients/{id}/coverages", tag = "patients", params(("id" = String, Path)), request_body = CoverageInput,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_coverage(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(pid): Path<String>,
+    ApiJson(i): ApiJson<CoverageInput>,
+) -> ApiResult<StatusCode> {
+    uc::add_coverage(&state, &caller.ctx(), id(&pid, "patient")?, &form(&i)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ConsentInput {
+    pub recipients: String,
+    pub purpose: String,
+    /// What information, specifically.
+    pub information: String,
+    /// YYYY-MM-DD; or give expiry_event.
+    #[serde(default)]
+    pub expires_on: String,
+    #[serde(default)]
+    pub expiry_event: String,
+    pub signed_by: String,
+    pub signed_on: String,
+    pub refusal_consequences_explained: bool,
+    pub redisclosure_notice_given: bool,
+    /// The family member this consent lets take part in sessions.
+    #[serde(default)]
+    pub collateral_id: String,
+}
+
+/// Records a 42 CFR Part 2 consent (§2.31 elements all required).
+#[utoipa::path(post, path = "/api/v1/patients/{id}/consents", tag = "consents", params(("id" = String, Path)), request_body = ConsentInput,
+    responses((status = 201, body = ConsentBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_consent(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(pid): Path<String>,
+    ApiJson(i): ApiJson<ConsentInput>,
+) -> ApiResult<(StatusCode, Json<ConsentBody>)> {
+    let c = uc::add_consent(&state, &caller.ctx(), id(&pid, "patient")?, &form(&i)?, today()).await?;
+    Ok((StatusCode::CREATED, Json(c.into())))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RevocationInput {
+    /// Who revoked it, in writing.
+    pub revoked_by: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Revokes a consent, effective immediately.
+#[utoipa::path(post, path = "/api/v1/patients/{id}/consents/{consent_id}/revoke", tag = "consents", params(("id" = String, Path), ("consent_id" = String, Path)), request_body = RevocationInput,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn revoke_consent(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path((pid, cid)): Path<(String, String)>,
+    ApiJson(i): ApiJson<RevocationInput>,
+) -> ApiResult<StatusCode> {
+    uc::revoke_consent(&state, &caller.ctx(), id(&pid, "patient")?, id(&cid, "consent")?, &i.revoked_by, &i.note, today()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Default)]
+pub struct AdmissionInput {
+    pub program_id: String,
+    #[serde(default)]
+    pub track_id: String,
+    /// YYYY-MM-DD (default today)
+    #[serde(default)]
+    pub admitted_on: String,
+    #[serde(default)]
+    pub primary_clinician_id: String,
+    /// Default ASAM3.
+    #[serde(default)]
+    pub level_edition: String,
+    /// Default 2.1.
+    #[serde(default)]
+    pub level_code: String,
+    /// The level the payer authorized, if known.
+    #[serde(default)]
+    pub authorized_level_code: String,
+    /// ICD-10-CM codes, first is primary: "F10.20, F41.1".
+    pub diagnoses: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Admits a registered patient to a program (a new episode of care).
+#[utoipa::path(post, path = "/api/v1/patients/{id}/episodes", tag = "episodes", params(("id" = String, Path)), request_body = AdmissionInput,
+    responses((status = 201, body = EpisodeBody), (status = 404, body = ErrorBody), (status = 409, description = "episode_open", body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn admit(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(pid): Path<String>,
+    ApiJson(i): ApiJson<AdmissionInput>,
+) -> ApiResult<(StatusCode, Json<EpisodeBody>)> {
+    let e = uc::admit(&state, &caller.ctx(), id(&pid, "patient")?, &form(&i)?, today()).await?;
+    Ok((StatusCode::CREATED, Json(e.into())))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ReferralInput {
+    pub site_id: String,
+    #[serde(default)]
+    pub program_id: String,
+    /// self | family | inpatient_step_down | residential_step_down | emergency_department | court | employer | primary_care | other
+    pub source: String,
+    #[serde(default)]
+    pub contact_name: String,
+    #[serde(default)]
+    pub contact_organization: String,
+    #[serde(default)]
+    pub contact_phone: String,
+    pub reason: String,
+    /// routine | urgent | emergent
+    #[serde(default)]
+    pub urgency: String,
+    #[serde(default)]
+    pub from_level_edition: String,
+    /// The level the patient comes from, e.g. 3.5 for a residential step-down.
+    #[serde(default)]
+    pub from_level_code: String,
+    #[serde(flatten)]
+    pub patient: PatientInput,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReferralBody {
+    pub id: String,
+    pub site_id: String,
+    pub program_id: Option<String>,
+    pub source: String,
+    pub reason: String,
+    pub urgency: String,
+    /// new | screening | accepted | declined | waitlisted
+    pub status: String,
+    pub status_reason: String,
+    pub from_level: Option<String>,
+    pub patient_name: String,
+    pub date_of_birth: String,
+    pub patient_id: Option<String>,
+    pub received_on: String,
+}
+
+impl From<Referral> for ReferralBody {
+    fn from(r: Referral) -> Self {
+        Self {
+            id: r.id.to_string(),
+            site_id: r.site_id.to_string(),
+            program_id: r.program_id.map(|p| p.to_string()),
+            source: r.source.code().into(),
+            reason: r.reason,
+            urgency: r.urgency.code().into(),
+            status: r.status.code().into(),
+            status_reason: r.status_reason,
+            from_level: r.from_level.map(|l| l.label()),
+            patient_name: r.patient.display_name(),
+            date_of_birth: r.patient.date_of_birth.to_string(),
+            patient_id: r.patient_id.map(|p| p.to_string()),
+            received_on: r.received_on.to_string(),
+        }
+    }
+}
+
+/// Records a referral with the referred person's details.
+#[utoipa::path(post, path = "/api/v1/referrals", tag = "referrals", request_body = ReferralInput,
+    responses((status = 201, body = ReferralBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_referral(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(i): ApiJson<ReferralInput>,
+) -> ApiResult<(StatusCode, Json<ReferralBody>)> {
+    let r = uc::create_referral(&state, &caller.ctx(), &form(&i)?, today()).await?;
+    Ok((StatusCode::CREATED, Json(r.into())))
+}
+
+/// Referrals in the caller's scope, newest first.
+#[utoipa::path(get, path = "/api/v1/referrals", tag = "referrals", responses((status = 200, body = Vec<ReferralBody>), (status = 403, body = ErrorBody)))]
+async fn list_referrals(State(state): State<AppState>, caller: ApiCaller) -> ApiResult<Json<Vec<ReferralBody>>> {
+    Ok(Json(uc::referrals(&state, &caller.ctx()).await?.into_iter().map(ReferralBody::from).collect()))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ReferralStatusInput {
+    /// screening | declined | waitlisted
+    pub status: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Moves a referral along (new → screening → declined / waitlisted).
+#[utoipa::path(post, path = "/api/v1/referrals/{id}/status", tag = "referrals", params(("id" = String, Path)), request_body = ReferralStatusInput,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn referral_status(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(rid): Path<String>,
+    ApiJson(i): ApiJson<ReferralStatusInput>,
+) -> ApiResult<StatusCode> {
+    uc::set_referral_status(&state, &caller.ctx(), id(&rid, "referral")?, &i.status, &i.reason).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AcceptedBody {
+    pub patient: PatientBody,
+    pub episode: EpisodeBody,
+}
+
+/// Accepts a referral: registers the patient from the referral and admits them.
+#[utoipa::path(post, path = "/api/v1/referrals/{id}/accept", tag = "referrals", params(("id" = String, Path)), request_body = AdmissionInput,
+    responses((status = 201, body = AcceptedBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn accept_referral(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(rid): Path<String>,
+    ApiJson(i): ApiJson<AdmissionInput>,
+) -> ApiResult<(StatusCode, Json<AcceptedBody>)> {
+    let (p, e) = uc::accept_referral(&state, &caller.ctx(), id(&rid, "referral")?, &form(&i)?, today()).await?;
+    Ok((StatusCode::CREATED, Json(AcceptedBody { patient: p.into(), episode: e.into() })))
+}
+
+/// One episode of care.
+#[utoipa::path(get, path = "/api/v1/episodes/{id}", tag = "episodes", params(("id" = String, Path)), responses((status = 200, body = EpisodeBody), (status = 404, body = ErrorBody)))]
+async fn get_episode(State(state): State<AppState>, caller: ApiCaller, Path(eid): Path<String>) -> ApiResult<Json<EpisodeBody>> {
+    Ok(Json(uc::read_episode(&state, &caller.ctx(), id(&eid, "episode")?).await?.into()))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct LevelChangeInput {
+    /// clinical (delivered) | authorized (by the payer)
+    pub line: String,
+    #[serde(default)]
+    pub edition: String,
+    pub level_code: String,
+    /// First day at the new level (YYYY-MM-DD).
+    pub from: String,
+    pub reason: String,
+}
+
+/// Changes one level-of-care line (step up, step down, or a payer's authorization).
+#[utoipa::path(post, path = "/api/v1/episodes/{id}/levels", tag = "episodes", params(("id" = String, Path)), request_body = LevelChangeInput,
+    responses((status = 200, body = EpisodeBody), (status = 404, body = ErrorBody), (status = 409, description = "episode_discharged", body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn change_level(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(eid): Path<String>,
+    ApiJson(i): ApiJson<LevelChangeInput>,
+) -> ApiResult<Json<EpisodeBody>> {
+    Ok(Json(uc::change_level(&state, &caller.ctx(), id(&eid, "episode")?, &form(&i)?).await?.into()))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TrackInput {
+    pub track_id: String,
+}
+
+/// Moves the episode to another track.
+#[utoipa::path(post, path = "/api/v1/episodes/{id}/track", tag = "episodes", params(("id" = String, Path)), request_body = TrackInput,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn transfer(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(eid): Path<String>,
+    ApiJson(i): ApiJson<TrackInput>,
+) -> ApiResult<StatusCode> {
+    uc::transfer_track(&state, &caller.ctx(), id(&eid, "episode")?, &i.track_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct StatusInput {
+    /// active | on_hold
+    pub status: String,
+}
+
+/// Puts an episode on hold or makes it active.
+#[utoipa::path(post, path = "/api/v1/episodes/{id}/status", tag = "episodes", params(("id" = String, Path)), request_body = StatusInput,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn set_status(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(eid): Path<String>,
+    ApiJson(i): ApiJson<StatusInput>,
+) -> ApiResult<StatusCode> {
+    uc::set_status(&state, &caller.ctx(), id(&eid, "episode")?, &i.status).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct DiagnosesInput {
+    /// ICD-10-CM codes: "F41.1, F43.10".
+    pub codes: String,
+}
+
+/// Adds secondary diagnoses.
+#[utoipa::path(post, path = "/api/v1/episodes/{id}/diagnoses", tag = "episodes", params(("id" = String, Path)), request_body = DiagnosesInput,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_diagnoses(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(eid): Path<String>,
+    ApiJson(i): ApiJson<DiagnosesInput>,
+) -> ApiResult<StatusCode> {
+    uc::add_diagnoses(&state, &caller.ctx(), id(&eid, "episode")?, &i.codes).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct DischargeInput {
+    pub date: String,
+    /// completed | against_advice | administrative | transferred | other
+    pub kind: String,
+    #[serde(default)]
+    pub reason: String,
+    /// Next level (ASAM3 code), e.g. 1 for outpatient.
+    #[serde(default)]
+    pub next_level_code: String,
+    #[serde(default)]
+    pub next_provider: String,
+    #[serde(default)]
+    pub appointments: String,
+    #[serde(default)]
+    pub supports: String,
+    #[serde(default)]
+    pub relapse_prevention: String,
+}
+
+/// Discharges the episode with its aftercare plan.
+#[utoipa::path(post, path = "/api/v1/episodes/{id}/discharge", tag = "episodes", params(("id" = String, Path)), request_body = DischargeInput,
+    responses((status = 200, body = EpisodeBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn discharge(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(eid): Path<String>,
+    ApiJson(i): ApiJson<DischargeInput>,
+) -> ApiResult<Json<EpisodeBody>> {
+    Ok(Json(uc::discharge(&state, &caller.ctx(), id(&eid, "episode")?, &form(&i)?, today()).await?.into()))
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register, search))
+        .routes(routes!(chart, update))
+        .routes(routes!(add_collateral))
+        .routes(routes!(add_coverage))
+        .routes(routes!(add_consent))
+        .routes(routes!(revoke_consent))
+        .routes(routes!(admit))
+        .routes(routes!(create_referral, list_referrals))
+        .routes(routes!(referral_status))
+        .routes(routes!(accept_referral))
+        .routes(routes!(get_episode))
+        .routes(routes!(change_level))
+        .routes(routes!(transfer))
+        .routes(routes!(set_status))
+        .routes(routes!(add_diagnoses))
+        .routes(routes!(discharge))
+}
