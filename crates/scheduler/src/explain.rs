@@ -516,7 +516,7 @@ impl Ctx<'_> {
         r
     }
 
-    /// Other patients of the same population and site who could attend with `virt` at (d, m)
+    /// Other patients (counted up to 2) of the same population and site who could attend with `virt` at (d, m)
     /// under at least one of `leaders` (licenses for virtual); with `now`, only those still
     /// free in the final schedule and short of hours.
     fn peers(&self, d: usize, m: u32, virt: bool, leaders: &[usize], now: bool) -> usize {
@@ -541,6 +541,7 @@ impl Ctx<'_> {
                             && self.occ.pgday[q] & (1 << d) == 0
                             && self.occ.php[q] < (2.0 * o.required_hours).ceil() as i64))
             })
+            .take(2) // callers only ask "at least 2 others?"
             .count()
     }
 
