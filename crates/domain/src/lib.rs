@@ -12,6 +12,7 @@ pub mod ids;
 pub mod measurement;
 pub mod patients;
 pub mod programs;
+pub mod schedule;
 pub mod store;
 pub mod tenancy;
 pub mod users;

@@ -1033,6 +1033,10 @@ pub trait PatientStore: Send + Sync {
     async fn patient(&self, org: OrganizationId, id: PatientId) -> Result<Patient>;
     /// Patients whose name, birth date or MRN match, at the listed sites (all when `None`).
     async fn search_patients(&self, org: OrganizationId, query: &str, sites: Option<&[SiteId]>) -> Result<Vec<PatientSummary>>;
+    /// Name rows for many patients at once (lists and ledgers; no per-patient queries).
+    async fn patient_summaries(&self, org: OrganizationId, ids: &[PatientId]) -> Result<Vec<PatientSummary>>;
+    /// Scheduling facts for many patients at once: details, family members and consents.
+    async fn patients_with_consents(&self, org: OrganizationId, ids: &[PatientId]) -> Result<Vec<(Patient, Vec<Consent>)>>;
     async fn add_collateral(&self, org: OrganizationId, patient: PatientId, c: Collateral, audit: crate::audit::AuditEvent) -> Result<()>;
     async fn add_coverage(&self, org: OrganizationId, patient: PatientId, c: Coverage, audit: crate::audit::AuditEvent) -> Result<()>;
     async fn admit(&self, org: OrganizationId, patient: PatientId, a: Admission, audit: crate::audit::AuditEvent) -> Result<Episode>;

@@ -10,6 +10,7 @@
 mod audit;
 mod patients;
 mod programs;
+mod schedule;
 mod rows;
 mod sessions;
 mod tenancy;

@@ -682,6 +682,90 @@ impl PatientStore for SqlStore {
         Ok(out)
     }
 
+    async fn patient_summaries(&self, org: OrganizationId, ids: &[PatientId]) -> Result<Vec<PatientSummary>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let mut q = sqlx::query(sql(format!(
+                "SELECT id, site_id, mrn, legal_first, legal_last, preferred_name, date_of_birth FROM patients WHERE organization_id = $1 AND id IN ({})",
+                placeholders.join(", ")
+            )))
+            .bind(org.to_string());
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            self.q();
+            for r in q.fetch_all(&self.pool).await.map_err(db_err)? {
+                let preferred = r.text("preferred_name")?;
+                let first = if preferred.is_empty() { r.text("legal_first")? } else { preferred };
+                out.push(PatientSummary {
+                    id: r.parsed("id")?,
+                    site_id: r.parsed("site_id")?,
+                    mrn: r.text("mrn")?,
+                    name: format!("{first} {}", r.text("legal_last")?),
+                    date_of_birth: parse_date(&r.text("date_of_birth")?)?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn patients_with_consents(&self, org: OrganizationId, ids: &[PatientId]) -> Result<Vec<(Patient, Vec<Consent>)>> {
+        let mut out: Vec<(Patient, Vec<Consent>)> = Vec::new();
+        for chunk in ids.chunks(400) {
+            let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let list = placeholders.join(", ");
+            let bind_all = |q: String| {
+                let mut query = sqlx::query(sql(q)).bind(org.to_string());
+                for id in chunk {
+                    query = query.bind(id.to_string());
+                }
+                query
+            };
+            self.q_n(3);
+            let rows = bind_all(format!(
+                "SELECT id, organization_id, site_id, mrn, details FROM patients WHERE organization_id = $1 AND id IN ({list})"
+            ))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+            let start = out.len();
+            for r in &rows {
+                out.push((patient_row(r)?, Vec::new()));
+            }
+            let cols = bind_all(format!("SELECT id, patient_id, name, relationship, phone, email FROM collaterals WHERE organization_id = $1 AND patient_id IN ({list})"))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+            for r in &cols {
+                let pid: PatientId = r.parsed("patient_id")?;
+                if let Some((p, _)) = out[start..].iter_mut().find(|(p, _)| p.id == pid) {
+                    p.collaterals.push(Collateral {
+                        id: r.parsed("id")?,
+                        name: r.text("name")?,
+                        relationship: r.text("relationship")?,
+                        phone: r.text("phone")?,
+                        email: r.text("email")?,
+                    });
+                }
+            }
+            let cons = bind_all(format!(
+                "SELECT id, patient_id, recipients, purpose, information, expires_on, expiry_event, signed_by, signed_on, collateral_id, revoked_on, revoked_by, \
+                 revocation_note FROM consents WHERE organization_id = $1 AND patient_id IN ({list})"
+            ))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+            for r in &cons {
+                let c = consent_row(r)?;
+                if let Some((_, v)) = out[start..].iter_mut().find(|(p, _)| p.id == c.patient_id) {
+                    v.push(c);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     async fn add_collateral(&self, org: OrganizationId, patient: PatientId, c: Collateral, audit: AuditEvent) -> Result<()> {
         self.patient(org, patient).await?;
         let mut tx = self.begin_with(&audit).await?;

@@ -15,6 +15,8 @@ pub struct Config {
     pub ip_window: chrono::Duration,
     /// Create the demo organization on start.
     pub demo: bool,
+    /// A fixed "now" (tests and demos of a given week); the real clock when `None`.
+    pub clock: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Config {
@@ -28,6 +30,7 @@ impl Config {
             ip_failures_per_window: 30,
             ip_window: chrono::Duration::minutes(15),
             demo: false,
+            clock: None,
         }
     }
 

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod ical;
 pub mod pages;
 pub mod security;
 pub mod session;

@@ -114,6 +114,7 @@ pub fn router(state: AppState) -> Router {
                 async move { ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], json.as_str().to_string()) }
             }),
         )
+        .route("/calendar/{file}", get(api::schedule::feed))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

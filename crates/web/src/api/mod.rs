@@ -3,6 +3,7 @@ pub mod audit;
 pub mod me;
 pub mod patients;
 pub mod programs;
+pub mod schedule;
 pub mod sites;
 
 use crate::error::ApiError;
@@ -91,4 +92,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(sites::router())
         .merge(programs::router())
         .merge(patients::router())
+        .merge(schedule::router())
 }

@@ -2,3 +2,4 @@
 //! store call, in one function each. API handlers and pages both call these.
 pub mod patients;
 pub mod programs;
+pub mod schedule;

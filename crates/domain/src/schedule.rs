@@ -1,0 +1,643 @@
+//! Sessions, recurrence, attendance and the weekly hours ledger: what an IOP lives on.
+use crate::error::Fields;
+use crate::ids::{OrganizationId, ProgramId, SiteId, UserId};
+use crate::patients::{Collateral, CollateralId, Consent, Episode, EpisodeStatus, LevelLine, PatientId, require_consent_for};
+use crate::programs::{
+    CompactConfig, DeliveryMode, LeadRequest, Modality, Population, Program, Room, ServiceType, ServiceTypeId, StaffProfile,
+    TemplateSession, TemplateSessionId, TrackId, WeeklyWindow, check_may_lead, default_weekly_hours,
+};
+use crate::tenancy::UsState;
+use crate::{DomainError, Result};
+use chrono::{DateTime, Datelike, Duration, IsoWeek, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+ids!(SessionId, ClosureId, FeedId);
+
+vocabulary!(SessionStatus, "status" {
+    Scheduled => "scheduled", "Scheduled";
+    Held => "held", "Held";
+    Cancelled => "cancelled", "Cancelled";
+});
+
+vocabulary!(AttendanceStatus, "status" {
+    Present => "present", "Present";
+    Late => "late", "Late";
+    LeftEarly => "left_early", "Left early";
+    AbsentExcused => "absent_excused", "Absent (excused)";
+    AbsentUnexcused => "absent_unexcused", "Absent (not excused)";
+    CancelledByProgram => "cancelled_by_program", "Cancelled by program";
+});
+
+impl AttendanceStatus {
+    pub fn attended(self) -> bool {
+        matches!(self, AttendanceStatus::Present | AttendanceStatus::Late | AttendanceStatus::LeftEarly)
+    }
+}
+
+vocabulary!(AttendanceMode, "mode" {
+    InPerson => "in_person", "In person";
+    Virtual => "virtual", "Virtual";
+});
+
+vocabulary!(LedgerStatus, "status" {
+    OnTrack => "on_track", "On track";
+    AtRisk => "at_risk", "At risk";
+    Below => "below", "Below required hours";
+});
+
+/// The default cap of a group (configurable per program).
+pub const DEFAULT_GROUP_CAP: u32 = 12;
+
+/// A scheduled session of care.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Session {
+    pub id: SessionId,
+    pub organization_id: OrganizationId,
+    pub site_id: SiteId,
+    pub program_id: Option<ProgramId>,
+    pub track_id: Option<TrackId>,
+    /// The template occurrence this session came from (recurring series), if any.
+    pub template_id: Option<TemplateSessionId>,
+    pub service_type_id: ServiceTypeId,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// The date at the site (the series key with the template).
+    pub local_date: NaiveDate,
+    pub room_id: Option<crate::programs::RoomId>,
+    pub is_virtual: bool,
+    /// Unguessable room token for virtual sessions (the link is the organization's base URL + token).
+    pub virtual_token: Option<String>,
+    pub leaders: Vec<UserId>,
+    pub participants: Vec<PatientId>,
+    pub family: Vec<(PatientId, CollateralId)>,
+    pub capacity: u32,
+    pub topic: String,
+    pub modality: Option<Modality>,
+    pub status: SessionStatus,
+    pub cancel_reason: String,
+}
+
+impl Session {
+    pub fn minutes(&self) -> i64 {
+        (self.ends_at - self.starts_at).num_minutes()
+    }
+
+    pub fn hours(&self) -> f64 {
+        self.minutes() as f64 / 60.0
+    }
+
+    pub fn overlaps(&self, other: &Session) -> bool {
+        self.starts_at < other.ends_at && other.starts_at < self.ends_at
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.status != SessionStatus::Cancelled
+    }
+
+    pub fn mode(&self) -> DeliveryMode {
+        if self.is_virtual { DeliveryMode::Virtual } else { DeliveryMode::InPerson }
+    }
+}
+
+/// A wall-clock time at a site as an instant. Across daylight-saving changes: a time that does
+/// not exist (spring forward) moves forward by the gap; a time that happens twice (fall back)
+/// takes the first.
+pub fn local_to_utc(tz: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+    let naive = date.and_time(time);
+    match tz.from_local_datetime(&naive) {
+        LocalResult::Single(t) => t.with_timezone(&Utc),
+        LocalResult::Ambiguous(a, _) => a.with_timezone(&Utc),
+        LocalResult::None => {
+            let later = naive + Duration::hours(1);
+            match tz.from_local_datetime(&later) {
+                LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
+                LocalResult::None => Utc.from_utc_datetime(&naive),
+            }
+        }
+    }
+}
+
+/// An ISO week such as `2026-W45`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Week {
+    pub year: i32,
+    pub week: u32,
+}
+
+impl Week {
+    pub fn parse(s: &str) -> Result<Self> {
+        let bad = || DomainError::field("week", "invalid_week", "use an ISO week such as 2026-W45");
+        let (y, w) = s.trim().split_once("-W").ok_or_else(bad)?;
+        let year: i32 = y.parse().map_err(|_| bad())?;
+        let week: u32 = w.parse().map_err(|_| bad())?;
+        NaiveDate::from_isoywd_opt(year, week, Weekday::Mon).ok_or_else(bad)?;
+        Ok(Self { year, week })
+    }
+
+    pub fn of(date: NaiveDate) -> Self {
+        let w: IsoWeek = date.iso_week();
+        Self { year: w.year(), week: w.week() }
+    }
+
+    pub fn monday(&self) -> NaiveDate {
+        NaiveDate::from_isoywd_opt(self.year, self.week, Weekday::Mon).unwrap_or_default()
+    }
+
+    pub fn days(&self) -> Vec<NaiveDate> {
+        let m = self.monday();
+        (0..7).map(|i| m + Duration::days(i)).collect()
+    }
+
+    /// The week's start and end as instants at a site.
+    pub fn bounds(&self, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
+        let m = self.monday();
+        (local_to_utc(tz, m, NaiveTime::MIN), local_to_utc(tz, m + Duration::days(7), NaiveTime::MIN))
+    }
+
+    pub fn next(&self) -> Self {
+        Self::of(self.monday() + Duration::days(7))
+    }
+
+    pub fn previous(&self) -> Self {
+        Self::of(self.monday() - Duration::days(7))
+    }
+}
+
+impl std::fmt::Display for Week {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-W{:02}", self.year, self.week)
+    }
+}
+
+/// A closure (holiday) at a site: recurring sessions skip it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Closure {
+    pub id: ClosureId,
+    pub site_id: SiteId,
+    pub date: NaiveDate,
+    pub reason: String,
+}
+
+/// The dates a weekly template session occurs on between two dates (RRULE FREQ=WEEKLY;BYDAY),
+/// skipping closures.
+pub fn occurrences(t: &TemplateSession, from: NaiveDate, to: NaiveDate, closed: &[NaiveDate]) -> Vec<NaiveDate> {
+    let mut d = from;
+    let mut out = Vec::new();
+    while d <= to {
+        if d.weekday() == t.weekday && !closed.contains(&d) {
+            out.push(d);
+        }
+        d += Duration::days(1);
+    }
+    out
+}
+
+/// Whether an episode takes part in its track's sessions on a date (rolling groups: admission
+/// to discharge, not on hold).
+pub fn enrolled_on(e: &Episode, track: TrackId, date: NaiveDate) -> bool {
+    e.track_id == Some(track)
+        && e.admitted_on <= date
+        && e.discharge.as_ref().is_none_or(|d| date <= d.date)
+        && !matches!(e.status, EpisodeStatus::OnHold | EpisodeStatus::Discharged)
+}
+
+/// Facts about a patient that scheduling rules need.
+#[derive(Debug, Clone)]
+pub struct PatientFacts {
+    pub patient_id: PatientId,
+    pub name: String,
+    pub home_state: UsState,
+    /// The population of the program of their open episode.
+    pub population: Option<Population>,
+    pub availability: Vec<WeeklyWindow>,
+    pub delivery: crate::patients::DeliveryPreference,
+    pub collaterals: Vec<Collateral>,
+    pub consents: Vec<Consent>,
+}
+
+/// Everything the scheduling rules look at for one session.
+pub struct ScheduleCheck<'a> {
+    pub service: &'a ServiceType,
+    pub room: Option<&'a Room>,
+    pub site_state: UsState,
+    pub program: Option<&'a Program>,
+    pub leaders: Vec<&'a StaffProfile>,
+    pub patients: Vec<&'a PatientFacts>,
+    /// Live sessions that overlap this one in time (any site of the organization).
+    pub overlapping: &'a [Session],
+    pub compacts: &'a CompactConfig,
+}
+
+fn describe(s: &Session, tz: Tz) -> String {
+    let local = s.starts_at.with_timezone(&tz);
+    format!("the session on {} at {} (id {})", local.format("%a %Y-%m-%d"), local.format("%H:%M"), s.id)
+}
+
+/// The scheduling rules, always in the domain: no double booking of a patient, a staff member or
+/// a room; capacity; adolescents never in adult groups (and the reverse); family members only
+/// with a consent in force; credentials and licence states of every leader.
+pub fn check_session(s: &Session, c: &ScheduleCheck<'_>, tz: Tz) -> Result<()> {
+    if s.ends_at <= s.starts_at {
+        return Err(DomainError::field("end", "range_reversed", "a session must end after it starts"));
+    }
+    if !s.is_virtual && s.room_id.is_none() {
+        return Err(DomainError::field("room_id", "required", "choose a room, or make the session virtual"));
+    }
+    if s.leaders.is_empty() {
+        return Err(DomainError::field("leaders", "required", "a session needs at least one leader"));
+    }
+    for other in c.overlapping.iter().filter(|o| o.id != s.id && o.is_live() && o.overlaps(s)) {
+        if let Some(p) = s.participants.iter().find(|p| other.participants.contains(p)) {
+            let name = c.patients.iter().find(|f| f.patient_id == *p).map(|f| f.name.clone()).unwrap_or_else(|| "A patient".into());
+            return Err(DomainError::rule("schedule_conflict", format!("{name} is already booked in {}", describe(other, tz))));
+        }
+        if let Some(l) = s.leaders.iter().find(|l| other.leaders.contains(l)) {
+            let name = c.leaders.iter().find(|x| x.user_id == *l).map(|x| x.name.clone()).unwrap_or_else(|| "A leader".into());
+            return Err(DomainError::rule("schedule_conflict", format!("{name} is already leading {}", describe(other, tz))));
+        }
+        if s.room_id.is_some() && s.room_id == other.room_id {
+            let room = c.room.map(|r| r.name.clone()).unwrap_or_else(|| "The room".into());
+            return Err(DomainError::rule("schedule_conflict", format!("{room} is already booked for {}", describe(other, tz))));
+        }
+    }
+    let n = s.participants.len() as u32;
+    if c.service.is_group {
+        let room_cap = if s.is_virtual { u32::MAX } else { c.room.map(|r| r.capacity).unwrap_or(u32::MAX) };
+        let cap = s.capacity.min(room_cap);
+        if n > cap {
+            return Err(DomainError::rule(
+                "capacity_exceeded",
+                format!("{n} patients exceed the capacity of {cap} for this {}", c.service.name.to_lowercase()),
+            ));
+        }
+    } else if n > 1 {
+        return Err(DomainError::rule("capacity_exceeded", format!("{} is for one patient at a time", c.service.name)));
+    }
+    if let Some(program) = c.program {
+        for p in &c.patients {
+            if let Some(pop) = p.population
+                && pop != program.population
+            {
+                // ASAM: adolescents are treated apart from adults.
+                return Err(DomainError::rule(
+                    "population_mismatch",
+                    format!(
+                        "{} is in an {} program and cannot join this {} session",
+                        p.name,
+                        pop.label().to_lowercase(),
+                        program.population.label().to_lowercase()
+                    ),
+                ));
+            }
+        }
+    }
+    if !s.family.is_empty() && !c.service.family_allowed {
+        return Err(DomainError::rule("family_not_allowed", format!("family members do not attend {}", c.service.name.to_lowercase())));
+    }
+    for (patient, collateral) in &s.family {
+        let facts = c
+            .patients
+            .iter()
+            .find(|f| f.patient_id == *patient)
+            .ok_or_else(|| DomainError::field("family", "not_a_participant", "a family member joins with their patient"))?;
+        let col = facts.collaterals.iter().find(|x| x.id == *collateral).ok_or(DomainError::NotFound("family member"))?;
+        require_consent_for(&facts.consents, col, s.local_date)?;
+    }
+    let states: Vec<UsState> = if s.is_virtual {
+        let mut v: Vec<UsState> = c.patients.iter().map(|p| p.home_state).collect();
+        v.sort();
+        v.dedup();
+        if v.is_empty() { vec![c.site_state] } else { v }
+    } else {
+        vec![c.site_state]
+    };
+    for leader in &c.leaders {
+        check_may_lead(leader, &LeadRequest { service: c.service, date: s.local_date, patient_states: &states }, c.compacts)?;
+    }
+    Ok(())
+}
+
+/// One attendance record; corrections are new versions (amendments), the old ones are kept.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attendance {
+    pub session_id: SessionId,
+    pub patient_id: PatientId,
+    pub version: i64,
+    pub status: AttendanceStatus,
+    pub minutes: u32,
+    pub mode: AttendanceMode,
+    pub recorded_by: UserId,
+    pub recorded_at: DateTime<Utc>,
+    pub note: String,
+}
+
+/// One row of the attendance screen as typed.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct AttendanceRow {
+    pub patient_id: String,
+    pub status: String,
+    /// Empty: the whole session for present, zero for absences.
+    #[serde(default)]
+    pub minutes: String,
+    #[serde(default)]
+    pub mode: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+impl Attendance {
+    /// Parses one row against its session.
+    pub fn parse(row: &AttendanceRow, session: &Session, by: UserId, now: DateTime<Utc>) -> Result<Self> {
+        let mut f = Fields::new();
+        let field = |name: &str| format!("{}.{name}", row.patient_id);
+        let patient = f.take(&field("patient_id"), row.patient_id.parse::<PatientId>());
+        if let Some(p) = patient
+            && !session.participants.contains(&p)
+        {
+            f.push(&field("patient_id"), "not_a_participant", "is not a participant of this session");
+        }
+        let status = f.take(&field("status"), AttendanceStatus::parse(&row.status));
+        let full = session.minutes().max(0) as u32;
+        let minutes = match (status, row.minutes.trim()) {
+            (Some(s), "") => Some(if s.attended() { full } else { 0 }),
+            (_, m) => match m.parse::<u32>() {
+                Ok(v) if v <= full => Some(v),
+                Ok(_) => {
+                    f.push(&field("minutes"), "out_of_range", &format!("cannot exceed the session's {full} minutes"));
+                    None
+                }
+                Err(_) => {
+                    f.push(&field("minutes"), "not_a_number", "must be a whole number of minutes");
+                    None
+                }
+            },
+        };
+        if let (Some(s), Some(m)) = (status, minutes)
+            && !s.attended()
+            && m > 0
+        {
+            f.push(&field("minutes"), "absent_with_minutes", "an absence has no minutes attended");
+        }
+        let mode = if row.mode.trim().is_empty() {
+            Some(if session.is_virtual { AttendanceMode::Virtual } else { AttendanceMode::InPerson })
+        } else {
+            f.take(&field("mode"), AttendanceMode::parse(&row.mode))
+        };
+        f.finish()?;
+        let (Some(patient_id), Some(status), Some(minutes), Some(mode)) = (patient, status, minutes, mode) else {
+            return Err(DomainError::internal("attendance incomplete after validation"));
+        };
+        Ok(Self {
+            session_id: session.id,
+            patient_id,
+            version: 1,
+            status,
+            minutes,
+            mode,
+            recorded_by: by,
+            recorded_at: now,
+            note: row.note.trim().chars().take(500).collect(),
+        })
+    }
+}
+
+/// The latest version of each (session, patient) record.
+pub fn current_attendance(all: &[Attendance]) -> Vec<&Attendance> {
+    let mut out: Vec<&Attendance> = Vec::new();
+    for a in all {
+        match out.iter_mut().find(|x| x.session_id == a.session_id && x.patient_id == a.patient_id) {
+            Some(x) if x.version < a.version => *x = a,
+            Some(_) => {}
+            None => out.push(a),
+        }
+    }
+    out
+}
+
+/// One episode's week.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeekLedger {
+    pub week: String,
+    pub required_hours: f64,
+    pub scheduled_hours: f64,
+    pub attended_hours: f64,
+    pub forecast_hours: f64,
+    pub deficit_hours: f64,
+    pub status: LedgerStatus,
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Weekly hours required at a level: the program's own figure at its level, else the level's default.
+pub fn weekly_required(program: &Program, level: &crate::programs::LevelOfCare) -> f64 {
+    if *level == program.level_of_care { program.weekly_hours } else { default_weekly_hours(level, program.population) }
+}
+
+/// The hours ledger of one episode for one ISO week at the program's site time zone.
+///
+/// Required hours are prorated by day: each day of the week the episode is open contributes a
+/// seventh of the weekly requirement of the clinical level in force that day (so partial weeks at
+/// admission and discharge, and level changes mid-week, count exactly). Only services that count
+/// toward intensity count. Scheduled = live sessions the patient is in; attended = minutes
+/// recorded present/late/left early; forecast = attended + sessions not yet recorded.
+pub fn weekly_ledger(
+    episode: &Episode,
+    program: &Program,
+    week: Week,
+    sessions: &[&Session],
+    services: &[ServiceType],
+    attendance: &[&Attendance],
+) -> WeekLedger {
+    let counts = |s: &Session| services.iter().any(|x| x.id == s.service_type_id && x.counts_toward_hours);
+    let end = episode.discharge.as_ref().map(|d| d.date);
+    let mut required = 0.0;
+    for day in week.days() {
+        if day < episode.admitted_on || end.is_some_and(|e| day > e) {
+            continue;
+        }
+        if let Some(level) = episode.level_on(LevelLine::Clinical, day) {
+            required += weekly_required(program, level) / 7.0;
+        }
+    }
+    let (mut scheduled, mut attended, mut pending, mut missed) = (0.0, 0.0, 0.0, false);
+    let days = week.days();
+    let in_week = |s: &Session| days.contains(&s.local_date);
+    for s in sessions.iter().filter(|s| s.is_live() && in_week(s) && s.participants.contains(&episode.patient_id) && counts(s)) {
+        scheduled += s.hours();
+        match attendance.iter().find(|a| a.session_id == s.id && a.patient_id == episode.patient_id) {
+            Some(a) if a.status.attended() => {
+                attended += a.minutes as f64 / 60.0;
+                missed |= (a.minutes as i64) < s.minutes();
+            }
+            Some(_) => missed = true,
+            None => pending += s.hours(),
+        }
+    }
+    let forecast = attended + pending;
+    let eps = 1e-6;
+    // below: even attending everything still scheduled falls short (make-ups needed);
+    // at_risk: the schedule still covers the requirement, but only if nothing more is missed
+    // after an absence or a partial attendance this week; on_track otherwise.
+    let status = if forecast + eps < required {
+        LedgerStatus::Below
+    } else if attended + eps < required && missed {
+        LedgerStatus::AtRisk
+    } else {
+        LedgerStatus::OnTrack
+    };
+    WeekLedger {
+        week: week.to_string(),
+        required_hours: round2(required),
+        scheduled_hours: round2(scheduled),
+        attended_hours: round2(attended),
+        forecast_hours: round2(forecast),
+        deficit_hours: round2((required - attended).max(0.0)),
+        status,
+    }
+}
+
+/// An open seat that would help a patient make up hours.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MakeUp {
+    pub session_id: SessionId,
+    pub hours: f64,
+    pub starts_at: DateTime<Utc>,
+}
+
+/// Open seats later in the same week that fit the patient: counting group sessions with room,
+/// inside their availability windows (site time), their population and delivery preference,
+/// not overlapping their own sessions. Best first: most hours, then soonest.
+pub fn make_up_suggestions(
+    patient: &PatientFacts,
+    candidates: &[&Session],
+    own: &[&Session],
+    services: &[ServiceType],
+    programs: &[Program],
+    rooms: &[Room],
+    after: DateTime<Utc>,
+    tz: Tz,
+) -> Vec<MakeUp> {
+    let mut out: Vec<MakeUp> = candidates
+        .iter()
+        .filter(|s| {
+            s.is_live() && s.status == SessionStatus::Scheduled && s.starts_at > after && !s.participants.contains(&patient.patient_id)
+        })
+        .filter(|s| services.iter().any(|x| x.id == s.service_type_id && x.counts_toward_hours && x.is_group))
+        .filter(|s| {
+            let room_cap = s.room_id.and_then(|r| rooms.iter().find(|x| x.id == r)).map(|r| r.capacity).unwrap_or(u32::MAX);
+            (s.participants.len() as u32) < s.capacity.min(room_cap)
+        })
+        .filter(|s| {
+            let pop = s.program_id.and_then(|p| programs.iter().find(|x| x.id == p)).map(|p| p.population);
+            pop.is_none() || patient.population.is_none() || pop == patient.population
+        })
+        .filter(|s| patient.delivery.accepts(s.mode()))
+        .filter(|s| {
+            let a = s.starts_at.with_timezone(&tz);
+            let b = s.ends_at.with_timezone(&tz);
+            a.date_naive() == b.date_naive() && patient.availability.iter().any(|w| w.covers(a.weekday(), a.time(), b.time()))
+        })
+        .filter(|s| !own.iter().any(|o| o.is_live() && o.overlaps(s)))
+        .map(|s| MakeUp { session_id: s.id, hours: s.hours(), starts_at: s.starts_at })
+        .collect();
+    out.sort_by(|a, b| b.hours.partial_cmp(&a.hours).unwrap_or(std::cmp::Ordering::Equal).then(a.starts_at.cmp(&b.starts_at)));
+    out
+}
+
+/// Which sessions to read.
+#[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    pub site: Option<SiteId>,
+    pub program: Option<ProgramId>,
+    pub track: Option<TrackId>,
+    pub leader: Option<UserId>,
+    pub room: Option<crate::programs::RoomId>,
+    pub patient: Option<PatientId>,
+}
+
+impl SessionFilter {
+    pub fn matches(&self, s: &Session) -> bool {
+        self.site.is_none_or(|x| s.site_id == x)
+            && self.program.is_none_or(|x| s.program_id == Some(x))
+            && self.track.is_none_or(|x| s.track_id == Some(x))
+            && self.leader.is_none_or(|x| s.leaders.contains(&x))
+            && self.room.is_none_or(|x| s.room_id == Some(x))
+            && self.patient.is_none_or(|x| s.participants.contains(&x))
+    }
+}
+
+vocabulary!(FeedOwner, "owner" {
+    Staff => "staff", "Staff member";
+    Patient => "patient", "Patient";
+});
+
+/// A revocable iCalendar subscription.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CalendarFeed {
+    pub id: FeedId,
+    pub owner: FeedOwner,
+    pub owner_id: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Storage of sessions, attendance, closures and calendar feeds.
+#[async_trait::async_trait]
+pub trait ScheduleStore: Send + Sync {
+    /// Inserts sessions (leaders, participants, family) in one transaction; sessions of a series
+    /// already generated for that date are skipped. Returns how many were created.
+    async fn create_sessions(&self, org: OrganizationId, sessions: &[Session], audit: crate::audit::AuditEvent) -> Result<usize>;
+    /// Replaces a session's fields, leaders, participants and family, in one transaction.
+    async fn save_session(&self, org: OrganizationId, session: &Session, audit: crate::audit::AuditEvent) -> Result<()>;
+    async fn scheduled_session(&self, org: OrganizationId, id: SessionId) -> Result<Session>;
+    /// Sessions overlapping [from, to), matching the filter; a fixed number of queries.
+    async fn sessions_between(
+        &self,
+        org: OrganizationId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        filter: &SessionFilter,
+    ) -> Result<Vec<Session>>;
+    /// Adds or removes an episode's patient on the track's sessions from a date on (rolling groups).
+    async fn set_track_participation(
+        &self,
+        org: OrganizationId,
+        track: TrackId,
+        patient: PatientId,
+        from: DateTime<Utc>,
+        join: bool,
+        audit: crate::audit::AuditEvent,
+    ) -> Result<usize>;
+    /// Appends attendance records (amendments get the next version), one transaction for the
+    /// group, with one audit entry per patient.
+    async fn record_attendance(&self, org: OrganizationId, records: &[Attendance], audits: &[crate::audit::AuditEvent]) -> Result<()>;
+    /// Every version of the attendance of these sessions.
+    async fn attendance(&self, org: OrganizationId, sessions: &[SessionId]) -> Result<Vec<Attendance>>;
+    async fn add_closure(
+        &self,
+        org: OrganizationId,
+        site: SiteId,
+        date: NaiveDate,
+        reason: &str,
+        audit: crate::audit::AuditEvent,
+    ) -> Result<Closure>;
+    async fn closures(&self, org: OrganizationId, site: SiteId, from: NaiveDate, to: NaiveDate) -> Result<Vec<Closure>>;
+    async fn create_feed(
+        &self,
+        org: OrganizationId,
+        owner: FeedOwner,
+        owner_id: &str,
+        token_hash: &str,
+        audit: crate::audit::AuditEvent,
+    ) -> Result<CalendarFeed>;
+    /// The feed behind a token (any organization), if not revoked.
+    async fn feed(&self, token_hash: &str) -> Result<Option<(OrganizationId, CalendarFeed)>>;
+    async fn feeds(&self, org: OrganizationId, owner: FeedOwner, owner_id: &str) -> Result<Vec<CalendarFeed>>;
+    async fn revoke_feed(&self, org: OrganizationId, id: FeedId, audit: crate::audit::AuditEvent) -> Result<()>;
+}
+
+#[cfg(test)]
+mod tests;
