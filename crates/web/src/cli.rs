@@ -37,6 +37,36 @@ pub enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The weekly schedule optimizer.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
+}
+
+#[derive(Subcommand)]
+pub enum ScheduleCommand {
+    /// Solve an `iop-week/1` instance (JSON) into a schedule (JSON), with explanations in its stats.
+    Solve {
+        /// The instance file.
+        instance: std::path::PathBuf,
+        /// Where to write the solution.
+        #[arg(short = 'o', long = "output")]
+        output: std::path::PathBuf,
+        /// Seconds of search, reading and writing included.
+        #[arg(long, default_value_t = 10.0)]
+        time_limit: f64,
+        /// Random seed (the same seed and work budget give the same schedule).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// A fixed number of search iterations instead of a time limit (fully reproducible).
+        #[arg(long)]
+        iterations: Option<u64>,
+        /// Worker threads (0: every core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// A current schedule to keep stable while re-planning.
+        #[arg(long)]
+        current: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -199,6 +229,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             store.create_token(creds.user.id, &name, &crate::security::sha256_hex(&token), ev).await.map_err(err)?;
             println!("token for {} (shown once; store it safely):", creds.user.email);
             println!("{token}");
+            Ok(0)
+        }
+        Command::Schedule(ScheduleCommand::Solve { instance, output, time_limit, seed, iterations, threads, current }) => {
+            let started = std::time::Instant::now();
+            let json = std::fs::read_to_string(&instance).with_context(|| format!("reading {}", instance.display()))?;
+            let current = match current {
+                Some(p) => Some(
+                    openiop_scheduler::parse_solution(&std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?,
+                ),
+                None => None,
+            };
+            // The limit covers the whole command: leave room for writing the answer.
+            let budget = (time_limit - started.elapsed().as_secs_f64() - 0.05).max(0.05);
+            let opts = openiop_scheduler::SolveOptions {
+                time_limit: std::time::Duration::from_secs_f64(budget),
+                seed,
+                threads,
+                iterations,
+                current,
+                ..Default::default()
+            };
+            let solution = openiop_scheduler::solve_json(&json, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+            std::fs::write(&output, solution).with_context(|| format!("writing {}", output.display()))?;
+            println!("schedule written to {} in {:.2} s", output.display(), started.elapsed().as_secs_f64());
             Ok(0)
         }
         Command::Audit(AuditCommand::Verify) => {

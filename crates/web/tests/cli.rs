@@ -83,3 +83,24 @@ async fn an_operator_creates_staff_and_tokens_and_verifies_the_audit_chain() {
         operator_story(engine).await;
     }
 }
+
+#[test]
+fn the_optimizer_solves_a_week_from_the_command_line_and_the_same_seed_gives_the_same_schedule() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scheduler/tests/data/tiny-1.json");
+    let dir = openiop_store::testing::tempfile_dir::TempDir::new();
+    let mut outputs = Vec::new();
+    for run in 0..2 {
+        let out = dir.path().join(format!("solution-{run}.json"));
+        let o = openiop(
+            "sqlite://unused.db",
+            &["schedule", "solve", data.to_str().unwrap(), "-o", out.to_str().unwrap(), "--iterations", "2000", "--seed", "7"],
+            None,
+        );
+        assert!(o.status.success(), "{}", text(&o));
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        assert!(!v["sessions"].as_array().unwrap().is_empty());
+        assert!(v["stats"]["explanations"].is_array());
+        outputs.push(v["sessions"].clone());
+    }
+    assert_eq!(outputs[0], outputs[1], "same seed and work budget, same schedule");
+}
