@@ -8,6 +8,7 @@ pub mod demo;
 pub mod error;
 pub mod ical;
 pub mod pages;
+pub mod pdf;
 pub mod security;
 pub mod session;
 pub mod startup;

@@ -104,3 +104,77 @@ async fn the_demo_shows_a_living_adult_evening_iop() {
     openiop_web::demo::ensure_demo(app.state.store.as_ref()).await.unwrap();
     assert_eq!(app.state.store.programs(org.id).await.unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn the_demo_has_patients_at_every_stage() {
+    use openiop_domain::patients::{EpisodeStatus, LevelLine, ReferralStatus};
+    let app = TestApp::with_config("sqlite", |c| c.demo = true).await;
+    let store = app.state.store.as_ref();
+    let org = store.organization_by_slug(DEMO_SLUG).await.unwrap().unwrap();
+    let today = chrono::Utc::now().date_naive();
+
+    // Referrals in every status.
+    let referrals = store.referrals(org.id).await.unwrap();
+    for status in
+        [ReferralStatus::New, ReferralStatus::Screening, ReferralStatus::Waitlisted, ReferralStatus::Declined, ReferralStatus::Accepted]
+    {
+        assert!(referrals.iter().any(|r| r.status == status), "a {status:?} referral");
+    }
+    assert!(referrals.iter().filter(|r| r.status == ReferralStatus::Declined).all(|r| !r.status_reason.is_empty()));
+    assert!(referrals.iter().filter(|r| r.from_level.as_ref().is_some_and(|l| l.code == "3.5")).count() >= 2, "residential step-downs");
+
+    // Open episodes in the adult and adolescent programs.
+    let open = store.open_episodes(org.id, None).await.unwrap();
+    assert!(open.len() >= 6, "{} open episodes", open.len());
+    let programs = store.programs(org.id).await.unwrap();
+    for name in ["Adult Evening IOP", "Adolescent After-School IOP"] {
+        let p = programs.iter().find(|p| p.name == name).unwrap();
+        assert!(open.iter().any(|e| e.program_id == p.id), "open episodes in {name}");
+    }
+    assert!(open.iter().all(|e| !e.diagnoses.is_empty()));
+
+    // One patient stepped up to PHP while the payer still authorizes IOP.
+    let stepped = open.iter().find(|e| e.levels_differ_on(today)).expect("a stepped-up patient");
+    assert_eq!(stepped.level_on(LevelLine::Clinical, today).unwrap().code, "2.5");
+    assert_eq!(stepped.level_on(LevelLine::Authorized, today).unwrap().code, "2.1");
+
+    // Consents: revoked and expired ones kept; a family-member consent in force.
+    let mut statuses = Vec::new();
+    let mut family_in_force = false;
+    for e in &open {
+        for c in store.consents(org.id, e.patient_id).await.unwrap() {
+            statuses.push(c.status(today));
+            family_in_force |= c.collateral_id.is_some() && c.in_force(today);
+        }
+    }
+    assert!(statuses.contains(&"revoked") && statuses.contains(&"expired") && statuses.contains(&"in force"), "{statuses:?}");
+    assert!(family_in_force);
+
+    // Two discharges: one completed to outpatient with aftercare, one against advice; the
+    // clinician can read the completed one's summary, as HTML and as PDF.
+    let mut discharged = Vec::new();
+    for q in ["Ruiz", "Brooks"] {
+        let p = store.search_patients(org.id, q, None).await.unwrap();
+        let eps = store.episodes(org.id, p[0].id).await.unwrap();
+        discharged.extend(eps.into_iter().filter(|e| e.status == EpisodeStatus::Discharged));
+    }
+    assert_eq!(discharged.len(), 2);
+    let completed = discharged.iter().find(|e| e.discharge.as_ref().unwrap().kind.code() == "completed").unwrap();
+    assert_eq!(completed.discharge.as_ref().unwrap().next_level.as_ref().unwrap().code, "1");
+    assert!(!completed.discharge.as_ref().unwrap().aftercare.appointments.is_empty());
+    assert!(discharged.iter().any(|e| e.discharge.as_ref().unwrap().kind.code() == "against_advice"));
+
+    let mut b = app.browser();
+    b.sign_in("therapist@demo.openiop.org", openiop_web::pages::auth::DEMO_PASSWORD).await;
+    let summary = b.get(&format!("/episodes/{}/discharge-summary", completed.id)).await;
+    assert_eq!(summary.status, StatusCode::OK);
+    assert!(summary.body.contains("Elena Ruiz") && summary.body.contains("step-down from ASAM 3.5"));
+    let pdf = b.get(&format!("/episodes/{}/discharge-summary.pdf", completed.id)).await;
+    assert!(pdf.body.starts_with("%PDF-1.4"));
+    let chart = b.get(&format!("/patients/{}", stepped.patient_id)).await;
+    assert!(chart.body.contains("Levels differ"));
+
+    // Starting again leaves the patients as they are.
+    openiop_web::demo::ensure_demo(store).await.unwrap();
+    assert_eq!(store.referrals(org.id).await.unwrap().len(), referrals.len());
+}

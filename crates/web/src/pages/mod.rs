@@ -2,7 +2,9 @@
 pub mod account;
 pub mod audit;
 pub mod auth;
+pub mod form;
 pub mod home;
+pub mod patients;
 pub mod programs;
 
 use crate::error::{PageError, PageResult};
@@ -35,6 +37,8 @@ impl Layout {
 
     pub fn staff(staff: &Staff, title: &str, current: &str) -> Self {
         let mut links: Vec<(&'static str, &'static str, Option<Action>)> = vec![("/", "Home", None)];
+        links.push(("/patients", "Patients", Some(Action::ViewPatientDemographics)));
+        links.push(("/referrals", "Referrals", Some(Action::ManageIntake)));
         links.push(("/admin/programs", "Programs", Some(Action::ViewPrograms)));
         links.push(("/admin/staff", "Staff", Some(Action::ViewPrograms)));
         links.push(("/admin/sites", "Sites", Some(Action::ViewPrograms)));

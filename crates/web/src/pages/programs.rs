@@ -1,6 +1,7 @@
 //! Program pages: the public profile and directory, and the director's pages for programs,
 //! tracks and templates, sites and rooms, staff and credentials.
 use super::auth::CsrfForm;
+use super::form::Form;
 use super::{FormErrors, Layout, render};
 use crate::error::{PageError, PageResult};
 use crate::session::Staff;
@@ -10,65 +11,11 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra_form::Form;
 use openiop_domain::DomainError;
 use openiop_domain::ids::{ProgramId, UserId};
 use openiop_domain::programs::*;
 use openiop_domain::tenancy::Site;
 use serde::Deserialize;
-
-/// Forms with repeated fields (checkbox groups) need a parser that collects them into a Vec.
-mod axum_extra_form {
-    use axum::extract::{FromRequest, Request};
-    use openiop_domain::DomainError;
-
-    pub struct Form<T>(pub T);
-
-    impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
-        type Rejection = crate::error::PageError;
-
-        async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-            let bytes = axum::body::Bytes::from_request(req, state)
-                .await
-                .map_err(|_| DomainError::field("body", "invalid_body", "could not read the form"))?;
-            let pairs: Vec<(String, String)> = url_pairs(&bytes);
-            let mut map = serde_json::Map::new();
-            for (k, v) in pairs {
-                let (key, many) = match k.strip_suffix("[]") {
-                    Some(base) => (base.to_string(), true),
-                    None => (k, false),
-                };
-                let value = if v == "on" && (key.starts_with("is_") || key == "telehealth_trained") {
-                    serde_json::Value::Bool(true)
-                } else {
-                    serde_json::Value::String(v)
-                };
-                if many {
-                    if let serde_json::Value::Array(a) = map.entry(key).or_insert_with(|| serde_json::Value::Array(vec![])) {
-                        a.push(value);
-                    }
-                } else {
-                    map.insert(key, value);
-                }
-            }
-            serde_json::from_value(serde_json::Value::Object(map))
-                .map(Form)
-                .map_err(|e| DomainError::field("body", "invalid_form", &e.to_string()).into())
-        }
-    }
-
-    fn url_pairs(bytes: &[u8]) -> Vec<(String, String)> {
-        let decode = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
-        String::from_utf8_lossy(bytes)
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| match p.split_once('=') {
-                Some((k, v)) => (decode(k), decode(v)),
-                None => (decode(p), String::new()),
-            })
-            .collect()
-    }
-}
 
 fn today() -> chrono::NaiveDate {
     chrono::Utc::now().date_naive()
