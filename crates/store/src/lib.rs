@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+mod measurement;
 mod patients;
 mod programs;
 mod schedule;

@@ -5,6 +5,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod demo_measurement;
 pub mod error;
 pub mod ical;
 pub mod pages;

@@ -33,9 +33,11 @@
 //!   (`ReliableImprovement | NoReliableChange | ReliableDeterioration | Recovered`).
 
 mod builtin;
+pub mod care;
 mod change;
 mod definition;
 mod fhir;
+pub mod outcomes;
 mod score;
 
 #[cfg(test)]

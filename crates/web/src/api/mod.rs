@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, described by OpenAPI at `/api/openapi.json`.
 pub mod audit;
+pub mod measurement;
 pub mod me;
 pub mod patients;
 pub mod programs;
@@ -92,5 +93,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(sites::router())
         .merge(programs::router())
         .merge(patients::router())
+        .merge(measurement::router())
         .merge(schedule::router())
 }

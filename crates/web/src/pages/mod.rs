@@ -4,6 +4,8 @@ pub mod audit;
 pub mod auth;
 pub mod form;
 pub mod home;
+pub mod measurement;
+pub mod measurement_chart;
 pub mod patients;
 pub mod programs;
 
@@ -42,6 +44,7 @@ impl Layout {
         links.push(("/admin/programs", "Programs", Some(Action::ViewPrograms)));
         links.push(("/admin/staff", "Staff", Some(Action::ViewPrograms)));
         links.push(("/admin/sites", "Sites", Some(Action::ViewPrograms)));
+        links.push(("/outcomes", "Outcomes", Some(Action::ViewClinicalRecord)));
         links.push(("/audit", "Audit log", Some(Action::ViewAuditLog)));
         links.push(("/account", "My account", None));
         let nav = links
