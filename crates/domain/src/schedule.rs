@@ -510,16 +510,22 @@ pub struct MakeUp {
 /// Open seats later in the same week that fit the patient: counting group sessions with room,
 /// inside their availability windows (site time), their population and delivery preference,
 /// not overlapping their own sessions. Best first: most hours, then soonest.
+/// The organization's catalogue that make-up suggestions look things up in.
+pub struct Catalog<'a> {
+    pub services: &'a [ServiceType],
+    pub programs: &'a [Program],
+    pub rooms: &'a [Room],
+}
+
 pub fn make_up_suggestions(
     patient: &PatientFacts,
     candidates: &[&Session],
     own: &[&Session],
-    services: &[ServiceType],
-    programs: &[Program],
-    rooms: &[Room],
+    catalog: &Catalog<'_>,
     after: DateTime<Utc>,
     tz: Tz,
 ) -> Vec<MakeUp> {
+    let Catalog { services, programs, rooms } = catalog;
     let mut out: Vec<MakeUp> = candidates
         .iter()
         .filter(|s| {

@@ -153,11 +153,11 @@ fn three_groups_attended_is_nine_hours_on_track_and_one_missed_is_below_by_three
     let all: Vec<Attendance> = s.iter().map(|x| present(x, e.patient_id, 180)).collect();
     let l = weekly_ledger(&e, &p, week, &refs, std::slice::from_ref(&g), &all.iter().collect::<Vec<_>>());
     assert_eq!((l.required_hours, l.attended_hours, l.deficit_hours, l.status), (9.0, 9.0, 0.0, LedgerStatus::OnTrack));
-    let one_missed = vec![present(&s[0], e.patient_id, 180), present(&s[1], e.patient_id, 0), present(&s[2], e.patient_id, 180)];
+    let one_missed = [present(&s[0], e.patient_id, 180), present(&s[1], e.patient_id, 0), present(&s[2], e.patient_id, 180)];
     let l = weekly_ledger(&e, &p, week, &refs, std::slice::from_ref(&g), &one_missed.iter().collect::<Vec<_>>());
     assert_eq!((l.attended_hours, l.forecast_hours, l.deficit_hours, l.status), (6.0, 6.0, 3.0, LedgerStatus::Below));
     // Mid-week, a missed Wednesday with Thursday to come is already "below": only a make-up helps.
-    let so_far = vec![present(&s[0], e.patient_id, 180), present(&s[1], e.patient_id, 0)];
+    let so_far = [present(&s[0], e.patient_id, 180), present(&s[1], e.patient_id, 0)];
     let l = weekly_ledger(&e, &p, week, &refs, std::slice::from_ref(&g), &so_far.iter().collect::<Vec<_>>());
     assert_eq!((l.attended_hours, l.forecast_hours, l.status), (3.0, 6.0, LedgerStatus::Below));
     // With a Saturday make-up booked, the week is covered but at risk: nothing more may be missed.
@@ -184,7 +184,7 @@ fn the_fall_back_week_counts_real_durations() {
     let p = program();
     let e = episode(&p, "2026-10-01");
     let g = group();
-    let s = vec![session(&p, &g, "2026-10-29", 18, vec![e.patient_id]), session(&p, &g, "2026-11-02", 18, vec![e.patient_id])];
+    let s = [session(&p, &g, "2026-10-29", 18, vec![e.patient_id]), session(&p, &g, "2026-11-02", 18, vec![e.patient_id])];
     assert!(s.iter().all(|x| x.minutes() == 180));
     let refs: Vec<&Session> = s.iter().collect();
     let att: Vec<Attendance> = s.iter().map(|x| present(x, e.patient_id, 180)).collect();
@@ -218,13 +218,20 @@ fn make_ups_fit_the_patients_windows_and_open_seats() {
     full.participants = (0..12).map(|_| PatientId::new()).collect();
     let after = local_to_utc(New_York, d("2026-11-09"), t(22, 0));
     let c = [&friday, &saturday, &tuesday_noon, &full];
-    let s = make_up_suggestions(&f, &c, &[], std::slice::from_ref(&g), std::slice::from_ref(&p), &[], after, New_York);
+    let s = make_up_suggestions(
+        &f,
+        &c,
+        &[],
+        &Catalog { services: std::slice::from_ref(&g), programs: std::slice::from_ref(&p), rooms: &[] },
+        after,
+        New_York,
+    );
     let ids: Vec<SessionId> = s.iter().map(|m| m.session_id).collect();
     assert_eq!(ids, vec![friday.id, saturday.id], "the noon group is during work; the full group has no seat");
     let mut adolescent = p.clone();
     adolescent.population = Population::Adolescent;
     assert!(
-        make_up_suggestions(&f, &c, &[], &[g], &[adolescent], &[], after, New_York).is_empty(),
+        make_up_suggestions(&f, &c, &[], &Catalog { services: &[g], programs: &[adolescent], rooms: &[] }, after, New_York).is_empty(),
         "never an adolescent group for an adult"
     );
 }

@@ -8,6 +8,7 @@ pub mod measurement;
 pub mod measurement_chart;
 pub mod patients;
 pub mod programs;
+pub mod schedule;
 
 use crate::error::{PageError, PageResult};
 use crate::session::Staff;
@@ -41,6 +42,7 @@ impl Layout {
         let mut links: Vec<(&'static str, &'static str, Option<Action>)> = vec![("/", "Home", None)];
         links.push(("/patients", "Patients", Some(Action::ViewPatientDemographics)));
         links.push(("/referrals", "Referrals", Some(Action::ManageIntake)));
+        links.push(("/schedule", "Schedule", Some(Action::ViewPrograms)));
         links.push(("/admin/programs", "Programs", Some(Action::ViewPrograms)));
         links.push(("/admin/staff", "Staff", Some(Action::ViewPrograms)));
         links.push(("/admin/sites", "Sites", Some(Action::ViewPrograms)));

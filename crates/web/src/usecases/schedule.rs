@@ -251,7 +251,7 @@ pub async fn create_session(state: &AppState, ctx: &Ctx, f: &SessionForm) -> Res
         id: SessionId::new(),
         organization_id: org,
         site_id,
-        program_id: program_id,
+        program_id,
         track_id: None,
         template_id: None,
         service_type_id: service_id,
@@ -521,7 +521,7 @@ pub async fn make_ups(state: &AppState, ctx: &Ctx, episode_id: EpisodeId, week: 
     let candidates: Vec<&Session> = sessions.iter().collect();
     let own: Vec<&Session> = own_all.iter().collect();
     let after = state.now().max(from);
-    let picks = make_up_suggestions(f, &candidates, &own, &services, &programs, &rooms, after, tz);
+    let picks = make_up_suggestions(f, &candidates, &own, &Catalog { services: &services, programs: &programs, rooms: &rooms }, after, tz);
     Ok(picks.into_iter().filter_map(|m| sessions.iter().find(|s| s.id == m.session_id).map(|s| (s.clone(), m.hours))).collect())
 }
 
