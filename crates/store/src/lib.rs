@@ -10,6 +10,7 @@
 mod audit;
 mod measurement;
 mod patients;
+mod plans;
 mod programs;
 mod schedule;
 mod rows;

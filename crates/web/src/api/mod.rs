@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, described by OpenAPI at `/api/openapi.json`.
 pub mod audit;
+pub mod documentation;
 pub mod measurement;
 pub mod me;
 pub mod patients;
@@ -95,4 +96,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(patients::router())
         .merge(measurement::router())
         .merge(schedule::router())
+        .merge(documentation::router())
 }
