@@ -2,6 +2,7 @@
 pub mod account;
 pub mod audit;
 pub mod auth;
+pub mod documentation;
 pub mod form;
 pub mod home;
 pub mod measurement;
@@ -43,6 +44,7 @@ impl Layout {
         links.push(("/patients", "Patients", Some(Action::ViewPatientDemographics)));
         links.push(("/referrals", "Referrals", Some(Action::ManageIntake)));
         links.push(("/schedule", "Schedule", Some(Action::ViewPrograms)));
+        links.push(("/documentation", "Documentation", Some(Action::ViewClinicalRecord)));
         links.push(("/admin/programs", "Programs", Some(Action::ViewPrograms)));
         links.push(("/admin/staff", "Staff", Some(Action::ViewPrograms)));
         links.push(("/admin/sites", "Sites", Some(Action::ViewPrograms)));
