@@ -598,6 +598,16 @@ pub trait ScheduleStore: Send + Sync {
     async fn create_sessions(&self, org: OrganizationId, sessions: &[Session], audit: crate::audit::AuditEvent) -> Result<usize>;
     /// Replaces a session's fields, leaders, participants and family, in one transaction.
     async fn save_session(&self, org: OrganizationId, session: &Session, audit: crate::audit::AuditEvent) -> Result<()>;
+    /// Cancels some sessions (with a reason) and creates others, in one transaction (accepting a
+    /// proposed or re-planned week).
+    async fn replace_sessions(
+        &self,
+        org: OrganizationId,
+        cancel: &[SessionId],
+        reason: &str,
+        create: &[Session],
+        audit: crate::audit::AuditEvent,
+    ) -> Result<usize>;
     async fn scheduled_session(&self, org: OrganizationId, id: SessionId) -> Result<Session>;
     /// Sessions overlapping [from, to), matching the filter; a fixed number of queries.
     async fn sessions_between(

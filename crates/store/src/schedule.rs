@@ -75,6 +75,38 @@ async fn insert_people(store: &SqlStore, conn: &mut AnyConnection, s: &Session) 
     Ok(())
 }
 
+/// Inserts one session with its people (inside the caller's transaction).
+async fn insert_session(store: &SqlStore, conn: &mut AnyConnection, org: OrganizationId, s: &Session) -> Result<()> {
+    store.q();
+    sqlx::query(sql(format!(
+        "INSERT INTO sessions ({}, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+        SESSION_COLUMNS.replace("s.", "")
+    )))
+    .bind(s.id.to_string())
+    .bind(org.to_string())
+    .bind(s.site_id.to_string())
+    .bind(s.program_id.map(|x| x.to_string()))
+    .bind(s.track_id.map(|x| x.to_string()))
+    .bind(s.template_id.map(|x| x.to_string()))
+    .bind(s.service_type_id.to_string())
+    .bind(ts(s.starts_at))
+    .bind(ts(s.ends_at))
+    .bind(date(s.local_date))
+    .bind(s.room_id.map(|x| x.to_string()))
+    .bind(s.is_virtual)
+    .bind(s.virtual_token.clone())
+    .bind(s.capacity as i64)
+    .bind(&s.topic)
+    .bind(s.modality.map(|m| m.code().to_string()))
+    .bind(s.status.code())
+    .bind(&s.cancel_reason)
+    .bind(ts(Utc::now()))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    insert_people(store, conn, s).await
+}
+
 fn attendance_row(r: &AnyRow) -> Result<Attendance> {
     Ok(Attendance {
         session_id: r.parsed("session_id")?,
@@ -184,38 +216,41 @@ impl ScheduleStore for SqlStore {
                     continue;
                 }
             }
-            self.q();
-            sqlx::query(sql(format!(
-                "INSERT INTO sessions ({}, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-                SESSION_COLUMNS.replace("s.", "")
-            )))
-            .bind(s.id.to_string())
-            .bind(org.to_string())
-            .bind(s.site_id.to_string())
-            .bind(s.program_id.map(|x| x.to_string()))
-            .bind(s.track_id.map(|x| x.to_string()))
-            .bind(s.template_id.map(|x| x.to_string()))
-            .bind(s.service_type_id.to_string())
-            .bind(ts(s.starts_at))
-            .bind(ts(s.ends_at))
-            .bind(date(s.local_date))
-            .bind(s.room_id.map(|x| x.to_string()))
-            .bind(s.is_virtual)
-            .bind(s.virtual_token.clone())
-            .bind(s.capacity as i64)
-            .bind(&s.topic)
-            .bind(s.modality.map(|m| m.code().to_string()))
-            .bind(s.status.code())
-            .bind(&s.cancel_reason)
-            .bind(ts(Utc::now()))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            insert_people(self, &mut tx, s).await?;
+            insert_session(self, &mut tx, org, s).await?;
             created += 1;
         }
         tx.commit().await.map_err(db_err)?;
         Ok(created)
+    }
+
+    async fn replace_sessions(
+        &self,
+        org: OrganizationId,
+        cancel: &[SessionId],
+        reason: &str,
+        create: &[Session],
+        audit: AuditEvent,
+    ) -> Result<usize> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        append(self, &mut tx, &audit).await?;
+        for id in cancel {
+            self.q();
+            let done = sqlx::query("UPDATE sessions SET status = 'cancelled', cancel_reason = $1 WHERE id = $2 AND organization_id = $3 AND status = 'scheduled'")
+                .bind(reason)
+                .bind(id.to_string())
+                .bind(org.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            if done.rows_affected() == 0 {
+                return Err(DomainError::conflict("session_changed", "a session changed since the proposal was made; propose again"));
+            }
+        }
+        for s in create {
+            insert_session(self, &mut tx, org, s).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(create.len())
     }
 
     async fn save_session(&self, org: OrganizationId, s: &Session, audit: AuditEvent) -> Result<()> {

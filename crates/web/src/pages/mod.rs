@@ -8,6 +8,7 @@ pub mod home;
 pub mod measurement;
 pub mod measurement_chart;
 pub mod patients;
+pub mod optimizer;
 pub mod programs;
 pub mod schedule;
 
@@ -44,6 +45,7 @@ impl Layout {
         links.push(("/patients", "Patients", Some(Action::ViewPatientDemographics)));
         links.push(("/referrals", "Referrals", Some(Action::ManageIntake)));
         links.push(("/schedule", "Schedule", Some(Action::ViewPrograms)));
+        links.push(("/optimizer", "Optimizer", Some(Action::ManagePrograms)));
         links.push(("/documentation", "Documentation", Some(Action::ViewClinicalRecord)));
         links.push(("/admin/programs", "Programs", Some(Action::ViewPrograms)));
         links.push(("/admin/staff", "Staff", Some(Action::ViewPrograms)));

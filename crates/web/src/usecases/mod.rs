@@ -3,5 +3,6 @@
 pub mod documentation;
 pub mod measurement;
 pub mod patients;
+pub mod optimizer;
 pub mod programs;
 pub mod schedule;

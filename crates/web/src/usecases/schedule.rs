@@ -77,6 +77,13 @@ async fn patient_facts(state: &AppState, ctx: &Ctx, patients: &[PatientId], prog
         .collect())
 }
 
+/// Checks one new session against the rules and the given live sessions (used when accepting
+/// an optimizer proposal).
+pub async fn check_new(state: &AppState, ctx: &Ctx, s: &Session, live: &[Session]) -> Result<()> {
+    let c = context(state, ctx, s.site_id, &s.participants).await?;
+    check(s, &c, live)
+}
+
 /// Runs the domain rules for one session against the live schedule (and a batch being created).
 fn check(s: &Session, c: &Context, overlapping: &[Session]) -> Result<()> {
     let service = c
