@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod demo_measurement;
+pub mod demo_plans;
 pub mod error;
 pub mod ical;
 pub mod pages;

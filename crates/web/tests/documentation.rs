@@ -557,3 +557,105 @@ async fn settings_formats_and_scope() {
         settings_and_formats(engine).await;
     }
 }
+
+async fn pages(engine: &'static str) {
+    let c = clinic(engine).await;
+    let app = &c.app;
+    let (jordan, episode) = admit(&c, "Jordan", "Rivera").await;
+    let mut b = app.browser();
+    b.sign_in_enrolling("lena@harbor.org").await;
+    // The plan page, empty; add a thread by form (a draft), then sign it.
+    let page = b.get(&format!("/episodes/{episode}/plan")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("No signed treatment plan yet"));
+    let csrf = page.input_value("csrf").unwrap();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("statement", "Daily drinking"),
+        ("diagnosis", "F10.20"),
+        ("dimension", "5"),
+        ("patient_words", "I want to keep my job"),
+        ("objective", "Name three triggers"),
+        ("target_date", ""),
+        ("intervention", "Relapse-prevention group"),
+        ("service_type_id", c.svc_group.as_str()),
+        ("modality", "cbt"),
+        ("frequency", "3 a week"),
+        ("staff_id", &c.lena_id.to_string()),
+    ];
+    let bad = b.post(&format!("/episodes/{episode}/plan"), &fields).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("is not a date") || bad.body.contains("field-error"), "{}", bad.body);
+    let mut good = fields.to_vec();
+    good[6] = ("target_date", "2026-12-15");
+    let r = b.post(&format!("/episodes/{episode}/plan"), &good).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("Name three triggers") && r.body.contains("Sign this version"));
+    let plan = ok(app, Method::GET, &format!("/api/v1/episodes/{episode}/plan"), &c.lena, Value::Null).await;
+    let vid = plan["versions"][0]["id"].as_str().unwrap().to_string();
+    let r = b.post(&format!("/plan-versions/{vid}/sign"), &[("csrf", &csrf)]).await;
+    assert!(r.body.contains("Signed"), "{}", r.body);
+    let r = b.post(&format!("/plan-versions/{vid}/acknowledge"), &[("csrf", &csrf), ("patient_name", "Jordan Rivera")]).await;
+    assert!(r.body.contains("acknowledged by Jordan Rivera"), "{}", r.body);
+    // An individual note by form, then its page; an addendum by form.
+    let s = session(&c, &c.svc_individual, day("2026-11-19", 13), 60, c.lena_id, &[&jordan]).await;
+    let sheet = b.get(&format!("/sessions/{s}/notes")).await;
+    assert_eq!(sheet.status, StatusCode::OK, "{}", sheet.body);
+    assert!(sheet.body.contains("Name three triggers"), "the patient's objective is offered");
+    let r = b
+        .post(
+            &format!("/sessions/{s}/notes"),
+            &[
+                ("csrf", &csrf),
+                ("patient_id", &jordan),
+                ("section_data", "Came on time"),
+                ("section_assessment", "Engaged"),
+                ("intent", "sign"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "plan is required");
+    assert!(r.body.contains("Plan is required"), "{}", r.body);
+    let r = b
+        .post(
+            &format!("/sessions/{s}/notes"),
+            &[
+                ("csrf", &csrf),
+                ("patient_id", &jordan),
+                ("section_data", "Came on time"),
+                ("section_assessment", "Engaged"),
+                ("section_plan", "Continue"),
+                ("intent", "sign"),
+            ],
+        )
+        .await;
+    let note = r.location().expect("redirect to the note").to_string();
+    let page = b.get(&note).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Came on time") && page.body.contains("Final"));
+    let r = b.post(&format!("{note}/addenda"), &[("csrf", &csrf), ("text", "Also discussed sleep.")]).await;
+    assert!(r.body.contains("Also discussed sleep.") && r.body.contains("Came on time"));
+    let home = b.get("/documentation").await;
+    assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+    assert!(home.body.contains("Plan reviews due"));
+}
+
+#[tokio::test]
+async fn pages_on_both_engines() {
+    for engine in engines() {
+        pages(engine).await;
+    }
+}
+
+#[tokio::test]
+async fn demo_plans_are_created_once() {
+    let app = TestApp::new("sqlite").await;
+    let org = openiop_web::demo::ensure_demo(app.state.store.as_ref()).await.unwrap();
+    openiop_web::demo_plans::ensure_demo_plans(app.state.store.as_ref(), org.id).await.unwrap();
+    let episodes = app.state.store.open_episodes(org.id, None).await.unwrap();
+    let ids: Vec<_> = episodes.iter().map(|e| e.id).collect();
+    let plans = app.state.store.current_plans(org.id, &ids).await.unwrap();
+    assert!(!plans.is_empty() && plans.len() <= episodes.len());
+    openiop_web::demo_plans::ensure_demo_plans(app.state.store.as_ref(), org.id).await.unwrap();
+    assert_eq!(app.state.store.current_plans(org.id, &ids).await.unwrap().len(), plans.len(), "idempotent");
+}
