@@ -327,6 +327,8 @@ pub async fn ensure_demo(store: &dyn Store) -> Result<Organization> {
         programs.push((name, program.id, track.id));
     }
     add_patients(store, org.id, site.id, &programs, &users, today).await?;
+    crate::demo_measurement::ensure_demo_measurement(store, org.id).await?;
+    crate::demo_plans::ensure_demo_plans(store, org.id).await?;
     Ok(org)
 }
 

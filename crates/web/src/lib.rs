@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 pub mod demo_measurement;
 pub mod demo_plans;
+pub mod demo_schedule;
 pub mod error;
 pub mod ical;
 pub mod pages;

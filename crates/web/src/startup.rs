@@ -20,10 +20,15 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let store = SqlStore::connect(&config.database_url).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     store.migrate().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let store: Arc<dyn Store> = Arc::new(store);
-    if config.demo {
+    let demo = config.demo;
+    if demo {
         crate::demo::ensure_demo(store.as_ref()).await.map_err(|e| anyhow::anyhow!("creating demo data: {e}"))?;
     }
-    Ok(AppState { store, config: Arc::new(config), metrics: Arc::new(Metrics::default()) })
+    let state = AppState { store, config: Arc::new(config), metrics: Arc::new(Metrics::default()) };
+    if demo {
+        crate::demo_schedule::ensure_demo_schedule(&state).await.map_err(|e| anyhow::anyhow!("creating the demo schedule: {e}"))?;
+    }
+    Ok(state)
 }
 
 async fn healthz() -> &'static str {

@@ -23,10 +23,10 @@ async fn a_director_proposes_and_accepts_a_week_and_the_ledger_fills() {
     t.expect_path("/").await;
     t.open("/optimizer").await;
     t.expect_h1("Schedule optimizer").await;
-    t.fill("o-week", "2026-W49").await;
+    t.fill("o-week", "2026-W50").await;
     t.click("#propose").await;
     let summary = t.text("#proposal-summary").await;
-    assert!(summary.contains("session(s) proposed for 2026-W49"), "{summary}");
+    assert!(summary.contains("session(s) proposed for 2026-W50"), "{summary}");
     if let Some(v) = t.accessibility_violations().await {
         assert!(v.is_empty(), "optimizer accessibility: {v:?}");
     }
@@ -38,7 +38,7 @@ async fn a_director_proposes_and_accepts_a_week_and_the_ledger_fills() {
     let org = t.state.store.organization_by_slug(openiop_web::demo::DEMO_SLUG).await.unwrap().unwrap();
     let program =
         t.state.store.programs(org.id).await.unwrap().into_iter().find(|p| p.slug.as_str() == "riverbend-adult-evening-iop").unwrap();
-    t.open(&format!("/programs/{}/hours?week=2026-W49", program.id)).await;
+    t.open(&format!("/programs/{}/hours?week=2026-W50", program.id)).await;
     t.expect_h1("Hours: Adult Evening IOP").await;
     let table = t.text("#ledger").await;
     assert!(table.lines().any(|l| l.split_whitespace().any(|w| w == "9" || w == "9.0")), "scheduled hours appear: {table}");

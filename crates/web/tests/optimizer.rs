@@ -22,7 +22,7 @@ async fn story(engine: &'static str) {
     let ctx = demo_director(&app).await;
     let demo = app.state.store.organization_by_slug(openiop_web::demo::DEMO_SLUG).await.unwrap().unwrap();
     let site = app.state.store.sites(demo.id).await.unwrap()[0].clone();
-    let week = Week::parse("2026-W49").unwrap();
+    let week = Week::parse("2026-W50").unwrap();
 
     let p = propose(&app.state, &ctx, site.id, week, &[], false).await.unwrap();
     assert!(!p.instance.patients.is_empty() && !p.instance.clinicians.is_empty(), "{engine}: the instance comes from live data");
