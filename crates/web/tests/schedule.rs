@@ -261,6 +261,24 @@ async fn jordans_week(engine: &'static str) {
     let program = ok(app, Method::GET, &format!("/api/v1/programs/{}/hours?week=2026-W46", c.program), t, Value::Null).await;
     assert_eq!(program[0]["patient_name"], "Jordan Rivera");
     assert_eq!(program[0]["status"], "at_risk");
+
+    // At discharge, the summary counts the hours attended against required and the services received.
+    ok(
+        app,
+        Method::POST,
+        &format!("/api/v1/episodes/{}/discharge", c.jordan_episode),
+        t,
+        json!({"date": "2026-11-14", "kind": "completed",
+        "next_level_code": "1", "appointments": "Weekly outpatient group"}),
+    )
+    .await;
+    let user = app.state.store.user_credentials("director@harbor.org").await.unwrap().unwrap().user;
+    let ctx = openiop_domain::auth::Ctx::new(openiop_web::session::actor_of(user), Default::default());
+    let summary = openiop_web::usecases::patients::discharge_summary(&app.state, &ctx, c.jordan_episode.parse().unwrap()).await.unwrap();
+    let (attended, required) = summary.hours.expect("hours are recorded");
+    assert_eq!(attended, 6.0, "{engine}: Monday and Thursday; Wednesday was missed and Saturday is still ahead");
+    assert!(required > 9.0, "four weeks since admission on 2026-10-20: {required}");
+    assert_eq!(summary.services, vec![("Group therapy".to_string(), 2, 6.0)]);
 }
 
 #[tokio::test]

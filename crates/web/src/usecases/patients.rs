@@ -383,6 +383,8 @@ pub async fn discharge_summary(state: &AppState, ctx: &Ctx, id: EpisodeId) -> Re
     ev.resource_id = Some(id.to_string());
     state.store.audit(ev).await?;
     let by_line = |l: LevelLine| e.levels.iter().filter(|s| s.line == l).cloned().collect::<Vec<_>>();
+    let (hours, services) = episode_hours_and_services(state, &e, &program, &site).await?;
+    let scores = first_and_last_scores(state, &e).await?;
     Ok(DischargeSummary {
         clinical_levels: by_line(LevelLine::Clinical),
         authorized_levels: by_line(LevelLine::Authorized),
@@ -390,9 +392,82 @@ pub async fn discharge_summary(state: &AppState, ctx: &Ctx, id: EpisodeId) -> Re
         program_name: program.name,
         organization: org.name,
         site_name: site.name,
-        hours: None,
-        services: Vec::new(),
-        scores: Vec::new(),
+        hours,
+        services,
+        scores,
         episode: e,
     })
+}
+
+/// Hours attended against hours required over the whole episode (week by week, as the ledger
+/// counts them), and the services received by type: one load of the episode's sessions.
+async fn episode_hours_and_services(
+    state: &AppState,
+    e: &Episode,
+    program: &openiop_domain::programs::Program,
+    site: &openiop_domain::tenancy::Site,
+) -> Result<(Option<(f64, f64)>, Vec<(String, u32, f64)>)> {
+    use openiop_domain::schedule::{SessionFilter, Week, current_attendance, weekly_ledger};
+    let org = e.organization_id;
+    let tz = site.time_zone.0;
+    let last = e.discharge.as_ref().map(|d| d.date).unwrap_or_else(|| state.today());
+    let (from, _) = Week::of(e.admitted_on).bounds(tz);
+    let (_, to) = Week::of(last).bounds(tz);
+    let sessions =
+        state.store.sessions_between(org, from, to, &SessionFilter { patient: Some(e.patient_id), ..Default::default() }).await?;
+    if sessions.is_empty() {
+        return Ok((None, Vec::new()));
+    }
+    let ids: Vec<_> = sessions.iter().map(|s| s.id).collect();
+    let all = state.store.attendance(org, &ids).await?;
+    let current = current_attendance(&all);
+    let services = state.store.service_types(org).await?;
+    let refs: Vec<_> = sessions.iter().collect();
+    let (mut attended, mut required) = (0.0, 0.0);
+    let mut week = Week::of(e.admitted_on);
+    while week.monday() <= last {
+        let l = weekly_ledger(e, program, week, &refs, &services, &current);
+        attended += l.attended_hours;
+        required += l.required_hours;
+        week = week.next();
+    }
+    let mut by_type: Vec<(String, u32, f64)> = Vec::new();
+    for a in current.iter().filter(|a| a.status.attended()) {
+        let Some(s) = sessions.iter().find(|s| s.id == a.session_id) else { continue };
+        let name = services.iter().find(|x| x.id == s.service_type_id).map(|x| x.name.clone()).unwrap_or_default();
+        match by_type.iter_mut().find(|(n, _, _)| *n == name) {
+            Some(row) => {
+                row.1 += 1;
+                row.2 += a.minutes as f64 / 60.0;
+            }
+            None => by_type.push((name, 1, a.minutes as f64 / 60.0)),
+        }
+    }
+    by_type.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok((Some((attended, required)), by_type))
+}
+
+/// First and last score of each instrument during the episode.
+async fn first_and_last_scores(state: &AppState, e: &Episode) -> Result<Vec<(String, String, String)>> {
+    let mut results: Vec<_> =
+        state.store.results(e.organization_id, e.patient_id).await?.into_iter().filter(|r| r.episode_id == e.id).collect();
+    results.sort_by_key(|r| (r.administered_on, r.recorded_at));
+    let show = |r: &openiop_domain::measurement::care::MeasurementResult| {
+        let total = r.score.total.map(|t| format!("{t}")).unwrap_or_else(|| "—".into());
+        match &r.score.band {
+            Some(b) => format!("{total} ({b}) on {}", r.administered_on),
+            None => format!("{total} on {}", r.administered_on),
+        }
+    };
+    let mut names: Vec<String> = results.iter().map(|r| r.instrument_name.clone()).collect();
+    names.dedup();
+    names.sort();
+    names.dedup();
+    Ok(names
+        .into_iter()
+        .filter_map(|n| {
+            let mine: Vec<_> = results.iter().filter(|r| r.instrument_name == n).collect();
+            Some((n, show(mine.first()?), show(mine.last()?)))
+        })
+        .collect())
 }
