@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+pub mod bulk;
 mod measurement;
 mod patients;
 mod plans;

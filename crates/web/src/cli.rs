@@ -40,6 +40,8 @@ pub enum Command {
     /// The weekly schedule optimizer.
     #[command(subcommand)]
     Schedule(ScheduleCommand),
+    /// Generate deterministic demo data (small program or a 160-site operator).
+    Demo(crate::demo_gen::DemoArgs),
 }
 
 #[derive(Subcommand)]
@@ -173,6 +175,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             app.run().await?;
             Ok(0)
         }
+        Command::Demo(a) => crate::demo_gen::run(&cli.database_url, a).await,
         Command::Migrate => {
             store_for(&cli.database_url).await?;
             println!("migrations applied");

@@ -5,6 +5,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod demo_gen;
 pub mod demo_measurement;
 pub mod demo_plans;
 pub mod demo_schedule;

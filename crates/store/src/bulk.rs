@@ -1,0 +1,255 @@
+//! The bulk path: big transactions of multi-row `INSERT` statements for operator tools (the
+//! demo data generator), and a canonical export of the clinical tables for checksums.
+//!
+//! This path bypasses the per-row audit of the use-case methods on purpose: it is an operator
+//! tool that loads whole datasets, and its caller writes one audit entry per run instead
+//! (`openiop demo` does). It checks nothing the schema does not check itself; the caller must
+//! hand it consistent rows. Rows are buffered per table and flushed in [`Table`] order (parents
+//! before children), so foreign keys hold at every statement on both engines.
+use crate::{Engine, SqlStore, db_err, sql};
+use openiop_domain::Result;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+/// One value of a bulk row. Nulls carry their type: PostgreSQL types every bound parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BulkValue {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Real(Option<f64>),
+    Bool(bool),
+}
+
+impl From<String> for BulkValue {
+    fn from(v: String) -> Self {
+        BulkValue::Text(Some(v))
+    }
+}
+impl From<&str> for BulkValue {
+    fn from(v: &str) -> Self {
+        BulkValue::Text(Some(v.to_string()))
+    }
+}
+impl From<Option<String>> for BulkValue {
+    fn from(v: Option<String>) -> Self {
+        BulkValue::Text(v)
+    }
+}
+impl From<i64> for BulkValue {
+    fn from(v: i64) -> Self {
+        BulkValue::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for BulkValue {
+    fn from(v: Option<i64>) -> Self {
+        BulkValue::Int(v)
+    }
+}
+impl From<f64> for BulkValue {
+    fn from(v: f64) -> Self {
+        BulkValue::Real(Some(v))
+    }
+}
+impl From<Option<f64>> for BulkValue {
+    fn from(v: Option<f64>) -> Self {
+        BulkValue::Real(v)
+    }
+}
+impl From<bool> for BulkValue {
+    fn from(v: bool) -> Self {
+        BulkValue::Bool(v)
+    }
+}
+
+macro_rules! tables {
+    ($($variant:ident => $name:literal [$($col:literal),* $(,)?];)*) => {
+        /// The tables the bulk path writes, in dependency order (parents first), with the
+        /// columns each row supplies, in order.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+        pub enum Table { $($variant),* }
+
+        impl Table {
+            pub const ALL: &'static [Table] = &[$(Table::$variant),*];
+
+            pub fn name(self) -> &'static str {
+                match self { $(Table::$variant => $name),* }
+            }
+
+            pub fn columns(self) -> &'static [&'static str] {
+                match self { $(Table::$variant => &[$($col),*]),* }
+            }
+        }
+    };
+}
+
+tables! {
+    Organizations => "organizations" ["id", "name", "slug", "is_demo", "created_at", "video_base_url"];
+    Sites => "sites" ["id", "organization_id", "name", "line1", "city", "state", "postal_code", "time_zone", "created_at"];
+    Users => "users" ["id", "organization_id", "email", "name", "roles", "scope", "password_hash", "mfa_exempt", "created_at"];
+    ServiceTypes => "service_types" ["id", "organization_id", "code", "name", "default_minutes", "counts_toward_hours", "is_group", "family_allowed", "billing_codes", "permitted"];
+    Rooms => "rooms" ["id", "organization_id", "site_id", "name", "kind", "capacity", "notes"];
+    Programs => "programs" ["id", "organization_id", "site_id", "name", "slug", "condition_focus", "population", "level_edition", "level_code", "weekly_hours", "expected_days_min", "expected_days_max", "delivery_modes", "plan_review_days", "group_cap", "created_at"];
+    Tracks => "tracks" ["id", "organization_id", "program_id", "name", "delivery_mode"];
+    TemplateSessions => "template_sessions" ["id", "organization_id", "track_id", "service_type_id", "weekday", "start_time", "minutes", "room_id", "is_virtual", "leader_id", "topic", "modality"];
+    StaffProfiles => "staff_profiles" ["user_id", "organization_id", "discipline", "telehealth_trained", "telehealth_years", "modalities", "availability", "max_caseload", "supervisor_id"];
+    Credentials => "credentials" ["id", "organization_id", "user_id", "kind", "number", "state", "board", "issued_on", "expires_on", "verification", "verified_by", "verified_at"];
+    OrgCounters => "org_counters" ["organization_id", "name", "value"];
+    Patients => "patients" ["id", "organization_id", "site_id", "mrn", "legal_first", "legal_last", "preferred_name", "date_of_birth", "details", "created_at"];
+    Collaterals => "collaterals" ["id", "organization_id", "patient_id", "name", "relationship", "phone", "email"];
+    Coverages => "coverages" ["id", "organization_id", "patient_id", "payer", "member_id", "group_number", "position"];
+    Referrals => "referrals" ["id", "organization_id", "site_id", "program_id", "source", "contact", "reason", "urgency", "status", "status_reason", "from_level_edition", "from_level_code", "patient", "patient_id", "received_on", "created_at"];
+    Episodes => "episodes" ["id", "organization_id", "patient_id", "program_id", "site_id", "track_id", "admitted_on", "primary_clinician_id", "status", "reassessment_due", "plan_review_due", "discharged_on", "discharge", "referral_id", "created_at"];
+    Diagnoses => "diagnoses" ["id", "organization_id", "episode_id", "code", "description", "is_primary", "position"];
+    LevelSpans => "level_spans" ["id", "organization_id", "episode_id", "line", "level_edition", "level_code", "from_date", "to_date", "reason", "created_at"];
+    Consents => "consents" ["id", "organization_id", "patient_id", "recipients", "purpose", "information", "expires_on", "expiry_event", "signed_by", "signed_on", "collateral_id", "revoked_on", "revoked_by", "revocation_note", "created_at"];
+    Closures => "closures" ["id", "organization_id", "site_id", "closed_on", "reason"];
+    Sessions => "sessions" ["id", "organization_id", "site_id", "program_id", "track_id", "template_id", "service_type_id", "starts_at", "ends_at", "local_date", "room_id", "is_virtual", "virtual_token", "capacity", "topic", "modality", "status", "cancel_reason", "created_at"];
+    SessionLeaders => "session_leaders" ["session_id", "user_id"];
+    SessionParticipants => "session_participants" ["session_id", "patient_id"];
+    Attendance => "attendance" ["organization_id", "session_id", "patient_id", "version", "status", "minutes", "mode", "recorded_by", "recorded_at", "note"];
+    MeasurementCadences => "measurement_cadences" ["id", "organization_id", "program_id", "instrument", "every_days", "follow_up", "created_at"];
+    MeasurementResults => "measurement_results" ["id", "organization_id", "patient_id", "episode_id", "program_id", "instrument", "instrument_name", "loinc", "total_loinc", "administered_on", "context", "follow_up_days", "source", "entered_by", "total", "band", "responses", "score", "recorded_at"];
+}
+
+/// Columns left out of the canonical export: secrets, which are salted at random.
+const NOT_EXPORTED: &[(&str, &str)] = &[("users", "password_hash")];
+
+/// Parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
+const MAX_PARAMS: usize = 30_000;
+const MAX_ROWS: usize = 1_000;
+
+/// One open bulk load: a transaction plus a buffer of rows per table.
+pub struct BulkLoad {
+    store: SqlStore,
+    tx: Transaction<'static, Any>,
+    buffers: Vec<Vec<BulkValue>>,
+    rows: u64,
+}
+
+impl SqlStore {
+    /// Starts a bulk load in one transaction (see the module comment: no per-row audit).
+    pub async fn bulk_load(&self) -> Result<BulkLoad> {
+        self.q();
+        let tx = self.pool.begin().await.map_err(db_err)?;
+        Ok(BulkLoad { store: self.clone(), tx, buffers: vec![Vec::new(); Table::ALL.len()], rows: 0 })
+    }
+
+    /// Every row of the bulk tables as text lines (`table<TAB>col=value<TAB>…`), sorted bytewise:
+    /// equal databases give equal lines on the same engine. Passwords hashes are left out.
+    pub async fn canonical_export(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for table in Table::ALL {
+            let cols: Vec<&str> = table.columns().iter().copied().filter(|c| !NOT_EXPORTED.contains(&(table.name(), *c))).collect();
+            let select = cols.iter().map(|c| format!("CAST({c} AS TEXT) AS {c}")).collect::<Vec<_>>().join(", ");
+            self.q();
+            let rows: Vec<AnyRow> =
+                sqlx::query(sql(format!("SELECT {select} FROM {}", table.name()))).fetch_all(&self.pool).await.map_err(db_err)?;
+            for r in rows {
+                let mut line = String::from(table.name());
+                for c in &cols {
+                    let v: Option<String> = r.try_get(*c).map_err(db_err)?;
+                    line.push('\t');
+                    line.push_str(c);
+                    line.push('=');
+                    match v {
+                        Some(v) => line.push_str(&v.replace(['\t', '\n'], " ")),
+                        None => line.push_str("\\N"),
+                    }
+                }
+                out.push(line);
+            }
+        }
+        out.sort_unstable();
+        Ok(out)
+    }
+}
+
+impl BulkLoad {
+    fn per_statement(table: Table) -> usize {
+        (MAX_PARAMS / table.columns().len()).clamp(1, MAX_ROWS)
+    }
+
+    /// Adds one row (values in [`Table::columns`] order); flushes when the buffer is full.
+    pub async fn push(&mut self, table: Table, row: Vec<BulkValue>) -> Result<()> {
+        if row.len() != table.columns().len() {
+            return Err(openiop_domain::DomainError::internal(format!(
+                "bulk row for {} has {} values, expected {}",
+                table.name(),
+                row.len(),
+                table.columns().len()
+            )));
+        }
+        let i = table as usize;
+        self.buffers[i].extend(row);
+        if self.buffers[i].len() / table.columns().len() >= Self::per_statement(table) {
+            self.flush_through(table).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes every buffered row of this table and of the tables it may refer to.
+    async fn flush_through(&mut self, last: Table) -> Result<()> {
+        for t in Table::ALL.iter().copied().filter(|t| *t <= last) {
+            let values = std::mem::take(&mut self.buffers[t as usize]);
+            let width = t.columns().len();
+            for chunk in values.chunks(Self::per_statement(t) * width) {
+                self.write(t, chunk).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn write(&mut self, table: Table, values: &[BulkValue]) -> Result<()> {
+        let width = table.columns().len();
+        let n = values.len() / width;
+        if n == 0 {
+            return Ok(());
+        }
+        let mut text = format!("INSERT INTO {} ({}) VALUES ", table.name(), table.columns().join(", "));
+        let mut p = 0;
+        for r in 0..n {
+            text.push_str(if r == 0 { "(" } else { ", (" });
+            for c in 0..width {
+                p += 1;
+                if c > 0 {
+                    text.push_str(", ");
+                }
+                text.push('$');
+                text.push_str(&p.to_string());
+            }
+            text.push(')');
+        }
+        let mut q = sqlx::query(sql(text));
+        for v in values {
+            q = match v {
+                BulkValue::Text(t) => q.bind(t.clone()),
+                BulkValue::Int(i) => q.bind(*i),
+                BulkValue::Real(f) => q.bind(*f),
+                BulkValue::Bool(b) => q.bind(*b),
+            };
+        }
+        self.store.q();
+        q.execute(&mut *self.tx).await.map_err(db_err)?;
+        self.rows += n as u64;
+        Ok(())
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Flushes every buffer and commits.
+    pub async fn commit(mut self) -> Result<u64> {
+        if let Some(last) = Table::ALL.last() {
+            self.flush_through(*last).await?;
+        }
+        self.store.q();
+        self.tx.commit().await.map_err(db_err)?;
+        Ok(self.rows)
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.store.engine
+    }
+}
