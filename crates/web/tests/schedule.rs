@@ -262,6 +262,12 @@ async fn jordans_week(engine: &'static str) {
     assert_eq!(program[0]["patient_name"], "Jordan Rivera");
     assert_eq!(program[0]["status"], "at_risk");
 
+    // The director's home page lists Jordan among those falling short this week.
+    let mut b = app.browser();
+    b.sign_in_enrolling("director@harbor.org").await;
+    let home = b.get("/").await;
+    assert!(home.body.contains("Falling short of required hours this week") && home.body.contains("Jordan Rivera"), "{engine}");
+
     // At discharge, the summary counts the hours attended against required and the services received.
     ok(
         app,

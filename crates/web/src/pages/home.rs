@@ -7,7 +7,7 @@ use crate::usecases::programs::expiring_credentials;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use openiop_domain::auth::Action;
+use openiop_domain::auth::{Action, Role};
 
 pub struct Card {
     pub title: &'static str,
@@ -32,6 +32,19 @@ struct HomePage {
     scope: String,
     organization: String,
     cards: Vec<Card>,
+    /// This week's patients who are below or at risk of their required hours.
+    short: Vec<ShortRow>,
+}
+
+pub struct ShortRow {
+    pub patient_id: String,
+    pub name: String,
+    pub program: String,
+    pub attended: f64,
+    pub required: f64,
+    pub status: &'static str,
+    pub episode_id: String,
+    pub week: String,
 }
 
 pub async fn home(State(state): State<AppState>, staff: Staff) -> PageResult<Response> {
@@ -112,7 +125,34 @@ pub async fn home(State(state): State<AppState>, staff: Staff) -> PageResult<Res
         href: "/account",
         link: "Manage tokens",
     });
+    // Who is falling short this week, while there is still time to act (clinicians and directors).
+    let mut short = Vec::new();
+    if a.can(Action::ViewClinicalRecord) {
+        let ctx = staff.ctx();
+        let week = openiop_domain::schedule::Week::of(state.today());
+        for p in crate::usecases::programs::visible_programs(&state, &ctx).await? {
+            let Ok(pw) = crate::usecases::schedule::program_week(&state, &ctx, p.id, week).await else { continue };
+            for (e, n, l) in pw.rows.into_iter().filter(|r| r.2.status != openiop_domain::schedule::LedgerStatus::OnTrack) {
+                if a.has_role(Role::Clinician) && !a.has_role(Role::ClinicalDirector) && e.primary_clinician.is_some_and(|c| c != a.user_id)
+                {
+                    continue;
+                }
+                short.push(ShortRow {
+                    patient_id: n.id.to_string(),
+                    name: n.name,
+                    program: p.name.clone(),
+                    attended: l.attended_hours,
+                    required: l.required_hours,
+                    status: l.status.label(),
+                    episode_id: e.id.to_string(),
+                    week: week.to_string(),
+                });
+            }
+        }
+        short.truncate(25);
+    }
     let page = HomePage {
+        short,
         layout: Layout::staff(&staff, "Home", "/"),
         name: a.name.clone(),
         roles: a.roles.iter().map(|r| r.label()).collect(),

@@ -675,6 +675,15 @@ struct ChartPage {
     consents: Vec<ConsentRow>,
     availability: String,
     forms: Vec<FormView>,
+    /// Links to the rest of the record: outcomes, plan, hours, make-ups, safety plan.
+    care_links: Vec<(String, String)>,
+    /// This week's hours for the open episode.
+    this_week: Option<openiop_domain::schedule::WeekLedger>,
+    /// When the treatment plan is next due for review, and why.
+    review: Option<String>,
+    review_overdue: bool,
+    /// Open risk flags (suicide risk) awaiting a clinician's assessment.
+    risk_flags: Vec<(String, String)>,
 }
 
 fn spans(e: &Episode, line: LevelLine) -> Vec<SpanRow> {
@@ -986,7 +995,36 @@ async fn chart_page(state: &AppState, staff: &Staff, id: PatientId, failure: Opt
         .collect();
 
     let name = c.patient.details.display_name();
+    let mut care_links: Vec<(String, String)> = Vec::new();
+    let (mut this_week, mut review, mut review_overdue, mut risk_flags) = (None, None, false, Vec::new());
+    if c.clinical {
+        care_links.push((format!("/patients/{pid}/outcomes"), "Measures and outcomes".into()));
+        for f in state.store.risk_flags(ctx.org(), pid).await?.into_iter().filter(|f| f.cleared_at.is_none()) {
+            risk_flags.push((
+                format!("/risk-flags/{}/assess", f.id),
+                format!("{} raised on {}", f.code.replace('_', " "), f.raised_at.date_naive()),
+            ));
+        }
+    }
+    if let Some(e) = open {
+        let week = openiop_domain::schedule::Week::of(today);
+        this_week = crate::usecases::schedule::episode_week(state, &ctx, e.id, week).await.ok();
+        care_links.push((format!("/episodes/{}/make-ups?week={week}", e.id), "Hours this week and make-ups".into()));
+        if c.clinical {
+            care_links.push((format!("/episodes/{}/plan", e.id), "Treatment plan".into()));
+            care_links.push((format!("/episodes/{}/safety-plan", e.id), "Safety plan".into()));
+            if let Ok(r) = crate::usecases::documentation::plan_review(state, &ctx, e, today).await {
+                review_overdue = r.overdue;
+                review = Some(format!("{} ({})", r.due_on, r.reason));
+            }
+        }
+    }
     let page = ChartPage {
+        care_links,
+        this_week,
+        review,
+        review_overdue,
+        risk_flags,
         layout: Layout::staff(staff, &name, "/patients"),
         age: c.patient.details.age_on(today),
         program: f.map(|e| program_name(&all_programs, Some(e.program_id))).unwrap_or_else(|| "Not admitted".into()),
