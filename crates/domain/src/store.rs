@@ -22,7 +22,17 @@ pub struct AuditFilter {
 }
 
 #[async_trait]
-pub trait Store: crate::programs::ProgramStore + crate::patients::PatientStore + crate::measurement::care::MeasurementStore + crate::schedule::ScheduleStore + crate::plans::PlanStore + crate::notes::NoteStore + Send + Sync + 'static {
+pub trait Store:
+    crate::programs::ProgramStore
+    + crate::patients::PatientStore
+    + crate::measurement::care::MeasurementStore
+    + crate::schedule::ScheduleStore
+    + crate::plans::PlanStore
+    + crate::notes::NoteStore
+    + Send
+    + Sync
+    + 'static
+{
     /// `sqlite` or `postgres`.
     fn engine(&self) -> &'static str;
     /// Whether the database answers.

@@ -1,8 +1,8 @@
 //! The JSON API under `/api/v1`, described by OpenAPI at `/api/openapi.json`.
 pub mod audit;
 pub mod documentation;
-pub mod measurement;
 pub mod me;
+pub mod measurement;
 pub mod patients;
 pub mod programs;
 pub mod schedule;

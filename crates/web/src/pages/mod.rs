@@ -7,8 +7,8 @@ pub mod form;
 pub mod home;
 pub mod measurement;
 pub mod measurement_chart;
-pub mod patients;
 pub mod optimizer;
+pub mod patients;
 pub mod programs;
 pub mod schedule;
 

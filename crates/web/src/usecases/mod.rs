@@ -2,7 +2,7 @@
 //! store call, in one function each. API handlers and pages both call these.
 pub mod documentation;
 pub mod measurement;
-pub mod patients;
 pub mod optimizer;
+pub mod patients;
 pub mod programs;
 pub mod schedule;
