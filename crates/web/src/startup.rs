@@ -95,6 +95,8 @@ pub fn router(state: AppState) -> Router {
         .route("/account", get(pages::account::account))
         .route("/account/tokens", post(pages::account::create_token))
         .route("/account/tokens/{id}/revoke", post(pages::account::revoke_token))
+        .route("/account/calendar", post(pages::account::create_feed))
+        .route("/account/calendar/{id}/revoke", post(pages::account::revoke_feed))
         .route("/audit", get(pages::audit::audit_page))
         .route("/programs/{slug}", get(pages::programs::public_profile))
         .route("/directory/{org}", get(pages::programs::directory))

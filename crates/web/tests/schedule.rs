@@ -504,6 +504,23 @@ async fn calendar_feeds_parse_as_icalendar_and_can_be_revoked() {
     ok(app, Method::DELETE, &format!("/api/v1/calendar-feeds/{}", feeds[0].id), t, Value::Null).await;
     assert_eq!(app.api(Method::GET, &path, None, None).await.status, StatusCode::NOT_FOUND);
     assert_eq!(app.api(Method::GET, "/calendar/not-a-token.ics", None, None).await.status, StatusCode::NOT_FOUND);
+
+    // Lena subscribes to her own sessions from her account page; the feed counts, never names.
+    let mut b = app.browser();
+    b.sign_in_enrolling("lena@harbor.org").await;
+    let account = b.get("/account").await;
+    let csrf = account.input_value("csrf").unwrap();
+    let created = b.post("/account/calendar", &[("csrf", &csrf)]).await;
+    let url = created.text_of("new-feed").expect("the address is shown once");
+    let path = &url[url.find("/calendar/").unwrap()..];
+    let feed = app.api(Method::GET, path, None, None).await;
+    assert_eq!(feed.status, StatusCode::OK);
+    assert_eq!(feed.body.matches("BEGIN:VEVENT").count(), 3);
+    assert!(feed.body.contains("participant(s)") && !feed.body.contains("Rivera"));
+    // A patient's week on the schedule page, for staff who may see the patient.
+    let week = b.get(&format!("/schedule?patient={}&week=2026-W47", c.jordan)).await;
+    assert_eq!(week.status, StatusCode::OK);
+    assert!(week.body.contains("Schedule: Jordan Rivera"));
 }
 
 #[tokio::test]

@@ -26,10 +26,23 @@ struct AccountPage {
     tokens: Vec<ApiToken>,
     new_token: Option<String>,
     error: Option<String>,
+    feeds: Vec<openiop_domain::schedule::CalendarFeed>,
+    new_feed: Option<String>,
 }
 
 async fn page(state: &AppState, staff: &Staff, new_token: Option<String>, error: Option<String>) -> PageResult<Response> {
+    page_with_feed(state, staff, new_token, error, None).await
+}
+
+async fn page_with_feed(
+    state: &AppState,
+    staff: &Staff,
+    new_token: Option<String>,
+    error: Option<String>,
+    new_feed: Option<String>,
+) -> PageResult<Response> {
     let user = state.store.user(staff.actor.user_id).await?;
+    let feeds = state.store.feeds(user.organization_id, openiop_domain::schedule::FeedOwner::Staff, &user.id.to_string()).await?;
     let p = AccountPage {
         layout: Layout::staff(staff, "My account", "/account"),
         email: user.email,
@@ -38,6 +51,8 @@ async fn page(state: &AppState, staff: &Staff, new_token: Option<String>, error:
         tokens: state.store.tokens(user.id).await?,
         new_token,
         error,
+        feeds,
+        new_feed,
     };
     render(&p)
 }
@@ -82,5 +97,38 @@ pub async fn revoke_token(
     let id: TokenId = id.parse().map_err(|_| openiop_domain::DomainError::NotFound("token"))?;
     let ev = AuditEvent::by(&staff.ctx(), None, AuditAction::TokenRevoked, "api_token", Some(id.to_string()));
     state.store.revoke_token(staff.actor.user_id, id, ev).await?;
+    Ok(Redirect::to("/account").into_response())
+}
+
+/// Subscribes the staff member to their own sessions (iCalendar); the URL is shown once.
+pub async fn create_feed(State(state): State<AppState>, staff: Staff, Form(form): Form<CsrfForm>) -> PageResult<Response> {
+    staff.check_csrf(&form.csrf)?;
+    let token = crate::usecases::schedule::create_feed(
+        &state,
+        &staff.ctx(),
+        openiop_domain::schedule::FeedOwner::Staff,
+        &staff.actor.user_id.to_string(),
+    )
+    .await?;
+    let url = format!("{}/calendar/{token}.ics", state.config.public_url.trim_end_matches('/'));
+    page_with_feed(&state, &staff, None, None, Some(url)).await
+}
+
+pub async fn revoke_feed(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> PageResult<Response> {
+    staff.check_csrf(&form.csrf)?;
+    let id = id.parse().map_err(|_| openiop_domain::DomainError::NotFound("calendar feed"))?;
+    let mine = state
+        .store
+        .feeds(staff.actor.organization_id, openiop_domain::schedule::FeedOwner::Staff, &staff.actor.user_id.to_string())
+        .await?;
+    if !mine.iter().any(|f| f.id == id) {
+        return Err(openiop_domain::DomainError::NotFound("calendar feed").into());
+    }
+    crate::usecases::schedule::revoke_feed(&state, &staff.ctx(), id).await?;
     Ok(Redirect::to("/account").into_response())
 }

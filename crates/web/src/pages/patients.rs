@@ -1010,6 +1010,7 @@ async fn chart_page(state: &AppState, staff: &Staff, id: PatientId, failure: Opt
         let week = openiop_domain::schedule::Week::of(today);
         this_week = crate::usecases::schedule::episode_week(state, &ctx, e.id, week).await.ok();
         care_links.push((format!("/episodes/{}/make-ups?week={week}", e.id), "Hours this week and make-ups".into()));
+        care_links.push((format!("/schedule?patient={pid}&week={week}"), "This patient's week".into()));
         if c.clinical {
             care_links.push((format!("/episodes/{}/plan", e.id), "Treatment plan".into()));
             care_links.push((format!("/episodes/{}/safety-plan", e.id), "Safety plan".into()));

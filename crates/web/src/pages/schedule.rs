@@ -100,6 +100,8 @@ pub struct CalendarQuery {
     leader: String,
     #[serde(default)]
     room: String,
+    #[serde(default)]
+    patient: String,
 }
 
 pub struct DayColumn {
@@ -121,6 +123,9 @@ struct CalendarPage {
     tracks: Vec<(Track, String)>,
     can_schedule: bool,
     programs: Vec<Program>,
+    clinicians: Vec<(String, String)>,
+    rooms: Vec<(String, String)>,
+    q: CalendarQuery,
     message: Option<String>,
 }
 
@@ -133,8 +138,19 @@ async fn calendar_page(state: &AppState, staff: &Staff, q: &CalendarQuery, messa
     let org = ctx.org();
     let today = state.today();
     let week = if q.week.trim().is_empty() { Week::of(today) } else { Week::parse(&q.week)? };
-    let filter =
-        SessionFilter { track: opt(&q.track), program: opt(&q.program), leader: opt(&q.leader), room: opt(&q.room), ..Default::default() };
+    let patient: Option<PatientId> = opt(&q.patient);
+    if let Some(p) = patient {
+        // A patient's week: only for those who may see that patient (out of scope: 404).
+        crate::usecases::patients::patient_for(state, &ctx, p, Action::ViewPatientDemographics).await?;
+    }
+    let filter = SessionFilter {
+        track: opt(&q.track),
+        program: opt(&q.program),
+        leader: opt(&q.leader),
+        room: opt(&q.room),
+        patient,
+        ..Default::default()
+    };
     let sites = crate::api::sites::visible_sites(state, &ctx).await?;
     let tz = sites.first().map(|s| s.time_zone.0).unwrap_or(chrono_tz::America::New_York);
     let (from, to) = week.bounds(tz);
@@ -163,8 +179,11 @@ async fn calendar_page(state: &AppState, staff: &Staff, q: &CalendarQuery, messa
         title = format!("Schedule: {}", u.name);
     } else if let Some(r) = filter.room.and_then(|id| look.rooms.iter().find(|r| r.id == id)) {
         title = format!("Schedule: {}", r.name);
+    } else if let Some(p) = patient {
+        let names = state.store.patient_summaries(org, &[p]).await?;
+        title = format!("Schedule: {}", names.first().map(|n| n.name.clone()).unwrap_or_default());
     }
-    let query = [("track", &q.track), ("program", &q.program), ("leader", &q.leader), ("room", &q.room)]
+    let query = [("track", &q.track), ("program", &q.program), ("leader", &q.leader), ("room", &q.room), ("patient", &q.patient)]
         .iter()
         .filter(|(_, v)| !v.trim().is_empty())
         .map(|(k, v)| format!("&{k}={}", v.trim()))
@@ -180,6 +199,17 @@ async fn calendar_page(state: &AppState, staff: &Staff, q: &CalendarQuery, messa
         tracks,
         can_schedule: staff.actor.can(Action::ManageIntake) || staff.actor.can(Action::WriteClinicalRecord),
         programs,
+        clinicians: state.store.staff_profiles(org).await?.into_iter().map(|s| (s.user_id.to_string(), s.name)).collect(),
+        rooms: look.rooms.iter().filter(|r| sites.iter().any(|s| s.id == r.site_id)).map(|r| (r.id.to_string(), r.name.clone())).collect(),
+        q: CalendarQuery {
+            week: q.week.clone(),
+            day: q.day.clone(),
+            track: q.track.clone(),
+            program: q.program.clone(),
+            leader: q.leader.clone(),
+            room: q.room.clone(),
+            patient: q.patient.clone(),
+        },
         message,
     };
     render(&page)
