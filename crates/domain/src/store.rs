@@ -54,6 +54,15 @@ pub trait Store:
     async fn user(&self, id: UserId) -> Result<User>;
     async fn users(&self, org: OrganizationId) -> Result<Vec<User>>;
     async fn user_credentials(&self, email: &str) -> Result<Option<UserCredentials>>;
+    /// Changes a user's roles, scope or active flag; ends their sessions; one audit entry per change.
+    async fn update_user_access(
+        &self,
+        user: UserId,
+        roles: &[crate::auth::Role],
+        scope: &crate::auth::Scope,
+        active: bool,
+        audits: Vec<AuditEvent>,
+    ) -> Result<()>;
     /// Counts a failed sign-in, locks the account when the policy says so, and audits it.
     /// Returns whether the account is now locked.
     async fn record_login_failure(

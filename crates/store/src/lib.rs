@@ -189,6 +189,16 @@ mod store_impl {
         async fn user_credentials(&self, email: &str) -> Result<Option<UserCredentials>> {
             self.credentials(email).await
         }
+        async fn update_user_access(
+            &self,
+            user: UserId,
+            roles: &[openiop_domain::auth::Role],
+            scope: &openiop_domain::auth::Scope,
+            active: bool,
+            audits: Vec<AuditEvent>,
+        ) -> Result<()> {
+            self.update_access(user, roles, scope, active, audits).await
+        }
         async fn record_login_failure(
             &self,
             user: Option<UserId>,

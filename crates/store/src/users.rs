@@ -194,6 +194,35 @@ impl SqlStore {
         tx.commit().await.map_err(db_err)
     }
 
+    pub(crate) async fn update_access(
+        &self,
+        user: UserId,
+        roles: &[Role],
+        scope: &Scope,
+        active: bool,
+        audits: Vec<AuditEvent>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        for a in &audits {
+            append(self, &mut tx, a).await?;
+        }
+        self.q_n(2);
+        let done = sqlx::query("UPDATE users SET roles = $1, scope = $2, active = $3 WHERE id = $4")
+            .bind(roles_text(roles))
+            .bind(scope.to_string())
+            .bind(active)
+            .bind(user.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(DomainError::NotFound("user"));
+        }
+        // New permissions take effect at once: existing sessions end.
+        sqlx::query("DELETE FROM staff_sessions WHERE user_id = $1").bind(user.to_string()).execute(&mut *tx).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
     pub(crate) async fn totp_step(&self, user: UserId, step: i64) -> Result<bool> {
         self.q();
         let done = sqlx::query("UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1")

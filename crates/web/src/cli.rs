@@ -118,6 +118,20 @@ pub enum UserCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// Change a user's roles, scope or active flag (audited; their sessions end).
+    Update {
+        #[arg(long)]
+        email: String,
+        /// The new roles (repeat or separate with commas); unchanged if absent.
+        #[arg(long = "role", value_delimiter = ',')]
+        roles: Vec<String>,
+        /// The new scope; unchanged if absent.
+        #[arg(long)]
+        scope: Option<String>,
+        /// Deactivate (false) or reactivate (true) the account.
+        #[arg(long)]
+        active: Option<bool>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -221,6 +235,43 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let user =
                 store.create_user(new, AuditEvent::system("cli", AuditAction::Create, "user", None).in_org(org.id)).await.map_err(err)?;
             println!("created user {} ({}) in {}", user.email, user.id, org.slug);
+            Ok(0)
+        }
+        Command::User(UserCommand::Update { email, roles, scope, active }) => {
+            let store = store_for(&cli.database_url).await?;
+            let user = store.user_credentials(&email).await.map_err(err)?.context("no user with that email")?.user;
+            let new_roles = if roles.is_empty() {
+                user.roles.clone()
+            } else {
+                roles.iter().map(|r| r.parse::<Role>()).collect::<Result<Vec<_>, _>>().map_err(err)?
+            };
+            let new_scope = match scope {
+                Some(s) => Scope::parse(&s).map_err(err)?,
+                None => user.scope.clone(),
+            };
+            let new_active = active.unwrap_or(user.active);
+            let event = |action: AuditAction, detail: String| {
+                let mut e = AuditEvent::system("cli", action, "user", Some(user.id.to_string())).in_org(user.organization_id);
+                e.detail = detail;
+                e
+            };
+            let mut audits = Vec::new();
+            if new_roles != user.roles {
+                let show = |r: &[Role]| r.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(",");
+                audits.push(event(AuditAction::RoleChange, format!("{} -> {}", show(&user.roles), show(&new_roles))));
+            }
+            if new_scope != user.scope {
+                audits.push(event(AuditAction::ScopeChange, format!("{} -> {}", user.scope, new_scope)));
+            }
+            if new_active != user.active {
+                audits.push(event(AuditAction::Update, format!("active={new_active}")));
+            }
+            if audits.is_empty() {
+                println!("nothing to change for {}", user.email);
+                return Ok(0);
+            }
+            store.update_user_access(user.id, &new_roles, &new_scope, new_active, audits).await.map_err(err)?;
+            println!("updated {}", user.email);
             Ok(0)
         }
         Command::Token(TokenCommand::Create { email, name }) => {

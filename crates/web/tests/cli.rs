@@ -63,6 +63,19 @@ async fn operator_story(engine: &str) {
     let token = stdout.lines().last().expect("token line").trim().to_string();
     assert!(token.starts_with("oiop_"));
 
+    // A role and scope change is audited, and the old token keeps only the new permissions.
+    let site = "site:01900000-0000-7000-8000-000000000001";
+    let o = openiop(&url, &["user", "update", "--email", "ada@clinic.org", "--role", "auditor", "--scope", site], None);
+    assert!(o.status.success(), "{}", text(&o));
+    let store = openiop_store::SqlStore::connect(&url).await.expect("connect");
+    let org = openiop_domain::Store::user_credentials(&store, "ada@clinic.org").await.unwrap().unwrap().user;
+    assert_eq!(org.roles, vec![openiop_domain::auth::Role::Auditor]);
+    let log =
+        openiop_domain::Store::audit_search(&store, org.organization_id, &openiop_domain::store::AuditFilter::default()).await.unwrap();
+    assert!(log.iter().any(|e| e.event.action == "role_change" && e.event.detail == "admin -> auditor"));
+    assert!(log.iter().any(|e| e.event.action == "scope_change"));
+    store.close().await;
+
     let o = openiop(&url, &["audit", "verify"], None);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("intact"));
