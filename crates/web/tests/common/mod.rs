@@ -114,8 +114,21 @@ impl BrowserTest {
         el.send_keys(text).await.expect("type");
     }
 
+    /// The text of the first element matching `css`, waiting (up to 10 s) for it to appear:
+    /// after a click or Enter the next page loads asynchronously.
     pub async fn text(&self, css: &str) -> String {
-        self.driver.find(By::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.expect("text")
+        let mut last = String::new();
+        for _ in 0..100 {
+            match self.driver.find(By::Css(css)).await {
+                Ok(el) => match el.text().await {
+                    Ok(t) => return t,
+                    Err(e) => last = e.to_string(),
+                },
+                Err(e) => last = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css}: {last}");
     }
 
     /// Waits (up to 10 s) for the page heading to read `expected`: navigation after a click or
