@@ -343,6 +343,27 @@ pub struct ProgramForm {
     pub group_cap: String,
 }
 
+impl From<&Program> for ProgramForm {
+    /// The form pre-filled with a program's current settings (for editing).
+    fn from(p: &Program) -> Self {
+        Self {
+            site_id: p.site_id.to_string(),
+            name: p.name.clone(),
+            slug: p.slug.to_string(),
+            condition_focus: p.condition_focus.code().into(),
+            population: p.population.code().into(),
+            level_edition: p.level_of_care.edition.clone(),
+            level_code: p.level_of_care.code.clone(),
+            weekly_hours: p.weekly_hours.to_string(),
+            expected_days_min: p.expected_days_min.to_string(),
+            expected_days_max: p.expected_days_max.to_string(),
+            delivery_modes: p.delivery_modes.iter().map(|m| m.code().to_string()).collect(),
+            plan_review_days: p.plan_review_days.to_string(),
+            group_cap: p.group_cap.to_string(),
+        }
+    }
+}
+
 impl NewProgram {
     pub fn parse(f: &ProgramForm) -> Result<Self> {
         let mut e = Fields::new();

@@ -101,7 +101,7 @@ pub fn router(state: AppState) -> Router {
         .route("/programs/{slug}", get(pages::programs::public_profile))
         .route("/directory/{org}", get(pages::programs::directory))
         .route("/admin/programs", get(pages::programs::programs).post(pages::programs::create_program))
-        .route("/admin/programs/{id}", get(pages::programs::program))
+        .route("/admin/programs/{id}", get(pages::programs::program).post(pages::programs::update_program))
         .route("/admin/programs/{id}/tracks", post(pages::programs::create_track))
         .route("/admin/tracks/{id}/template", post(pages::programs::add_template))
         .route("/admin/tracks/{id}/template/{sid}/remove", post(pages::programs::remove_template))

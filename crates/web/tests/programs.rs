@@ -246,3 +246,52 @@ async fn bad_program_input_is_refused_field_by_field_and_nothing_is_written() {
         assert_eq!(r.status, StatusCode::NOT_FOUND, "out of scope answers 404");
     }
 }
+
+#[tokio::test]
+async fn a_director_edits_a_programs_settings_from_its_page_and_bad_input_is_shown_in_place() {
+    let app = TestApp::new("sqlite").await;
+    let director = app.staff("director@harbor.org", &[Role::ClinicalDirector], Scope::Organization).await;
+    let t = app.token(&director).await;
+    let p = post(
+        &app,
+        "/api/v1/programs",
+        &t,
+        json!({"site_id": app.site.id.to_string(), "name": "Adult Evening IOP", "condition_focus": "substance_use",
+        "population": "adult", "delivery_modes": ["in_person"]}),
+    )
+    .await;
+    let id = p["id"].as_str().unwrap();
+    let mut b = app.browser();
+    b.sign_in_enrolling("director@harbor.org").await;
+    let page = b.get(&format!("/admin/programs/{id}")).await;
+    assert!(page.body.contains("Program settings"));
+    let csrf = page.input_value("csrf").unwrap();
+    let site = app.site.id.to_string();
+    let fields = |hours: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("site_id", site.clone()),
+            ("name", "Adult Evening IOP".to_string()),
+            ("slug", "adult-evening-iop".to_string()),
+            ("condition_focus", "co_occurring".to_string()),
+            ("population", "adult".to_string()),
+            ("level_edition", "ASAM3".to_string()),
+            ("level_code", "2.1".to_string()),
+            ("weekly_hours", hours.to_string()),
+            ("delivery_modes[]", "in_person".to_string()),
+            ("delivery_modes[]", "virtual".to_string()),
+        ]
+    };
+    let bad = fields("-2");
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = b.post(&format!("/admin/programs/{id}"), &bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("weekly hours"), "the problem is named on the page");
+    let good = fields("10");
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = b.post(&format!("/admin/programs/{id}"), &good).await;
+    assert_eq!(r.location(), Some(format!("/admin/programs/{id}").as_str()));
+    let p = app.api(Method::GET, &format!("/api/v1/programs/{id}"), Some(&t), None).await.json();
+    assert_eq!((p["weekly_hours"].as_f64(), p["condition_focus"].as_str()), (Some(10.0), Some("co_occurring")));
+    assert_eq!(p["delivery_modes"], json!(["in_person", "virtual"]));
+}

@@ -161,11 +161,21 @@ struct ProgramPage {
     modalities: &'static [Modality],
     modes: &'static [DeliveryMode],
     error: Option<String>,
+    form: ProgramForm,
+    focuses: &'static [ConditionFocus],
+    populations: &'static [Population],
+}
+
+impl ProgramPage {
+    fn mode_checked(&self, code: &str) -> bool {
+        self.form.delivery_modes.iter().any(|m| m == code)
+    }
 }
 
 async fn program_page(state: &AppState, staff: &Staff, id: ProgramId, error: Option<String>) -> PageResult<Response> {
     let ctx = staff.ctx();
     let program = uc::program(state, &ctx, id).await?;
+    let program_for_form = program.clone();
     let site = state.store.site(ctx.org(), program.site_id).await?;
     let tracks = uc::tracks(state, &ctx, id).await?;
     let services = uc::service_types(state, &ctx).await?;
@@ -217,6 +227,9 @@ async fn program_page(state: &AppState, staff: &Staff, id: ProgramId, error: Opt
         modalities: Modality::ALL,
         modes: DeliveryMode::ALL,
         error,
+        form: ProgramForm::from(&program_for_form),
+        focuses: ConditionFocus::ALL,
+        populations: Population::ALL,
     })?;
     *res.status_mut() = status;
     Ok(res)
@@ -224,6 +237,24 @@ async fn program_page(state: &AppState, staff: &Staff, id: ProgramId, error: Opt
 
 pub async fn program(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> PageResult<Response> {
     program_page(&state, &staff, not_found(&id, "program")?, None).await
+}
+
+/// Saves a program's settings (directors and administrators).
+pub async fn update_program(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(post): Form<ProgramPost>,
+) -> PageResult<Response> {
+    staff.check_csrf(&post.csrf)?;
+    let pid: ProgramId = not_found(&id, "program")?;
+    match uc::update_program(&state, &staff.ctx(), pid, &post.form).await {
+        Ok(p) => Ok(Redirect::to(&format!("/admin/programs/{}", p.id)).into_response()),
+        Err(e) => match explain(&e) {
+            Some(msg) => program_page(&state, &staff, pid, Some(msg)).await,
+            None => Err(e.into()),
+        },
+    }
 }
 
 /// Field errors as one readable sentence for a form inside a larger page.
