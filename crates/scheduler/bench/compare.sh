@@ -8,7 +8,7 @@
 # report) and .res (one tab-separated record); `table` turns the .res files into
 # crates/scheduler/BENCHMARKS.md (set BENCH_MD=... to write elsewhere).
 # SKIP_EXISTING=1 keeps any run whose .res already exists (e.g. to redo only our solver).
-# Environment: KIT (default /work/shared/sched-bench), SEEDS (default "1 2 3 4 5").
+# Environment: KIT (default ../shared/sched-bench beside the repository), SEEDS (default "1 2 3 4 5").
 set -euo pipefail
 OUT=${1:?usage: compare.sh OUT [gen|cpsat|greedy|ours|table]...}
 shift || true
@@ -16,10 +16,10 @@ PHASES=${*:-gen cpsat greedy ours table}
 HERE=$(cd "$(dirname "$0")" && pwd)
 CRATE=$(dirname "$HERE")
 ROOT=$(cd "$CRATE/../.." && pwd)
-KIT=${KIT:-/work/shared/sched-bench}
+KIT=${KIT:-$ROOT/../shared/sched-bench}
 SEEDS=${SEEDS:-"1 2 3 4 5"}
 BENCH_MD=${BENCH_MD:-$CRATE/BENCHMARKS.md}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-solver}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 

@@ -1,7 +1,7 @@
 //! The built-in instruments: scoring facts only. Item labels are short descriptors of our own;
 //! real item wording is loaded from a definition file (see `fhir.rs`).
 //!
-//! Sources are those listed in `/work/shared/reference/instruments.md`. Thresholds that the
+//! Sources are those listed in `shared/reference/instruments.md` (beside the repository). Thresholds that the
 //! reference marks [verify] live in [`InstrumentConfig`] with the cited default.
 use super::definition::{
     Aggregate, CriticalRule, Cutoff, InstrumentDefinition, ItemDef, RecallPeriod, RiskLevel, Scoring, SeverityBand, Subscale,
