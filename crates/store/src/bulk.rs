@@ -114,8 +114,11 @@ tables! {
 /// Columns left out of the canonical export: secrets, which are salted at random.
 const NOT_EXPORTED: &[(&str, &str)] = &[("users", "password_hash")];
 
-/// Parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
-const MAX_PARAMS: usize = 30_000;
+/// Parameters per statement. PostgreSQL takes up to 65,535. SQLite takes 32,766, but sqlx
+/// looks every parameter up by name (a linear scan in SQLite), so binding costs grow with the
+/// square of the statement's width: a few hundred parameters is the sweet spot there.
+const MAX_PARAMS_POSTGRES: usize = 30_000;
+const MAX_PARAMS_SQLITE: usize = 250;
 const MAX_ROWS: usize = 1_000;
 
 /// One open bulk load: a transaction plus a buffer of rows per table.
@@ -130,7 +133,12 @@ impl SqlStore {
     /// Starts a bulk load in one transaction (see the module comment: no per-row audit).
     pub async fn bulk_load(&self) -> Result<BulkLoad> {
         self.q();
-        let tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        if self.engine == Engine::Sqlite {
+            // Index pages of big tables stay in memory while loading (256 MB at most).
+            self.q();
+            sqlx::query("PRAGMA cache_size = -262144").execute(&mut *tx).await.map_err(db_err)?;
+        }
         Ok(BulkLoad { store: self.clone(), tx, buffers: vec![Vec::new(); Table::ALL.len()], rows: 0 })
     }
 
@@ -165,8 +173,12 @@ impl SqlStore {
 }
 
 impl BulkLoad {
-    fn per_statement(table: Table) -> usize {
-        (MAX_PARAMS / table.columns().len()).clamp(1, MAX_ROWS)
+    fn per_statement(&self, table: Table) -> usize {
+        let max = match self.store.engine {
+            Engine::Sqlite => MAX_PARAMS_SQLITE,
+            Engine::Postgres => MAX_PARAMS_POSTGRES,
+        };
+        (max / table.columns().len()).clamp(1, MAX_ROWS)
     }
 
     /// Adds one row (values in [`Table::columns`] order); flushes when the buffer is full.
@@ -181,7 +193,7 @@ impl BulkLoad {
         }
         let i = table as usize;
         self.buffers[i].extend(row);
-        if self.buffers[i].len() / table.columns().len() >= Self::per_statement(table) {
+        if self.buffers[i].len() / table.columns().len() >= self.per_statement(table) {
             self.flush_through(table).await?;
         }
         Ok(())
@@ -192,7 +204,7 @@ impl BulkLoad {
         for t in Table::ALL.iter().copied().filter(|t| *t <= last) {
             let values = std::mem::take(&mut self.buffers[t as usize]);
             let width = t.columns().len();
-            for chunk in values.chunks(Self::per_statement(t) * width) {
+            for chunk in values.chunks(self.per_statement(t) * width) {
                 self.write(t, chunk).await?;
             }
         }

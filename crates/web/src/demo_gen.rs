@@ -401,7 +401,7 @@ struct TrackShape {
 const EVENING: TrackShape = TrackShape {
     name: "Evening",
     mode: "in_person",
-    days: &[Weekday::Mon, Weekday::Tue, Weekday::Thu],
+    days: &[Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu],
     slots: &[
         ("18:00", 90, "group_therapy", "Process group", "cbt"),
         ("19:30", 90, "psychoeducation_group", "Relapse prevention and coping skills", "mi"),
@@ -411,27 +411,27 @@ const EVENING: TrackShape = TrackShape {
 const DAYTIME: TrackShape = TrackShape {
     name: "Daytime",
     mode: "in_person",
-    days: &[Weekday::Mon, Weekday::Wed, Weekday::Fri],
+    days: &[Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu],
     slots: &[
         ("10:00", 90, "group_therapy", "Process group", "dbt"),
         ("11:30", 90, "psychoeducation_group", "Skills: emotion regulation", "dbt"),
     ],
-    availability: "mon 09:00-15:00\nwed 09:00-15:00\nfri 09:00-15:00\ntue 09:00-12:00",
+    availability: "mon 09:00-15:00\ntue 09:00-15:00\nwed 09:00-15:00\nthu 09:00-15:00",
 };
 const VIRTUAL: TrackShape = TrackShape {
     name: "Virtual evening",
     mode: "virtual",
-    days: &[Weekday::Tue, Weekday::Wed, Weekday::Thu],
+    days: &[Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu],
     slots: &[
         ("18:00", 90, "group_therapy", "Process group (video)", "act"),
         ("19:30", 90, "psychoeducation_group", "Recovery skills (video)", "mi"),
     ],
-    availability: "tue 17:30-21:30\nwed 17:30-21:30\nthu 17:30-21:30\nsat 09:00-12:00",
+    availability: "mon 17:30-21:30\ntue 17:30-21:30\nwed 17:30-21:30\nthu 17:30-21:30\nsat 09:00-12:00",
 };
 const AFTER_SCHOOL: TrackShape = TrackShape {
     name: "After school",
     mode: "in_person",
-    days: &[Weekday::Mon, Weekday::Tue, Weekday::Thu],
+    days: &[Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu],
     slots: &[
         ("16:00", 60, "group_therapy", "Teen process group", "dbt"),
         ("17:00", 60, "psychoeducation_group", "Skills for school and home", "cbt"),
@@ -1283,7 +1283,7 @@ async fn patient_and_episode(
     let course = [Course::Improves, Course::Flat, Course::Deteriorates][rng.weighted(&[0.65, 0.25, 0.10])];
     let (kind, los) = match course {
         Course::Improves => match rng.weighted(&[0.8, 0.12, 0.08]) {
-            0 => (DischargeKind::Completed, rng.range(42, 84)),
+            0 => (DischargeKind::Completed, rng.range(49, 91)),
             1 => (DischargeKind::AgainstAdvice, rng.range(10, 40)),
             _ => (DischargeKind::Administrative, rng.range(20, 50)),
         },
