@@ -1,11 +1,16 @@
 //! `openiop demo`: the same seed gives byte-identical data (checksum of the canonical export),
-//! another seed gives other data, and the app reads what the generator wrote. Small size only.
+//! another seed gives other data, and the app reads what the generator wrote — plans, notes and
+//! risk flags included. Small size only.
 use chrono::NaiveDate;
 use openiop_domain::Store;
 use openiop_domain::audit::ChainVerdict;
+use openiop_domain::measurement::care::MeasurementStore;
+use openiop_domain::notes::{NoteKind, NoteStatus, NoteStore, similar_pairs};
 use openiop_domain::patients::PatientStore;
+use openiop_domain::plans::PlanStore;
 use openiop_store::testing::{engines, fresh_store};
 use openiop_web::demo_gen::{Size, checksum, generate};
+use std::collections::{BTreeMap, HashSet};
 
 #[tokio::test]
 async fn same_seed_same_data_on_every_engine() {
@@ -34,8 +39,48 @@ async fn same_seed_same_data_on_every_engine() {
         // The app reads it through the ordinary store methods; the run wrote one audit entry.
         let org = a.organization_by_slug("lakeside-s7").await.expect("org").expect("demo org");
         assert!(org.is_demo);
-        assert!(!a.open_episodes(org.id, None).await.expect("episodes").is_empty());
+        let open = a.open_episodes(org.id, None).await.expect("episodes");
+        assert!(!open.is_empty());
         assert_eq!(a.audit_verify().await.expect("verify"), ChainVerdict::Intact { entries: 1 });
+
+        // Plans, notes and risk flags, read back through the store methods the pages use.
+        let ids: Vec<_> = open.iter().map(|e| e.id).collect();
+        let plans = a.current_plans(org.id, &ids).await.expect("plans");
+        assert!(plans.len() * 10 >= open.len() * 8, "{engine}: {} of {} open episodes have a signed plan", plans.len(), open.len());
+        let mut statuses: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut groups: BTreeMap<String, Vec<_>> = BTreeMap::new();
+        let (mut open_flags, mut cleared_flags) = (0, 0);
+        for e in &open {
+            let objectives: HashSet<_> = a
+                .plan_versions(org.id, e.id)
+                .await
+                .expect("versions")
+                .iter()
+                .flat_map(|v| v.content.objectives().map(|(_, _, o)| o.id).collect::<Vec<_>>())
+                .collect();
+            for n in a.patient_notes(org.id, e.patient_id).await.expect("notes") {
+                *statuses.entry(n.status().code()).or_default() += 1;
+                assert!(n.objectives.iter().all(|o| objectives.contains(o)), "{engine}: a note cites objectives of the patient's plan");
+                if n.kind == NoteKind::Group && !n.attendance_only {
+                    let name = n.body.individualized.split(' ').next().unwrap_or_default().to_string();
+                    groups.entry(n.session_id.to_string()).or_default().push((n.patient_id, name, n.body.individualized.clone()));
+                }
+            }
+            for f in a.risk_flags(org.id, e.patient_id).await.expect("flags") {
+                if f.is_open() { open_flags += 1 } else { cleared_flags += 1 }
+            }
+        }
+        let status = |s: NoteStatus| statuses.get(s.code()).copied().unwrap_or(0);
+        assert!(status(NoteStatus::Draft) >= 1, "{engine}: a few recent drafts: {statuses:?}");
+        assert!(status(NoteStatus::PendingCosign) >= 1, "{engine}: an associate's notes await co-signature: {statuses:?}");
+        let written: usize = statuses.values().sum();
+        assert!(status(NoteStatus::Final) * 10 >= written * 8, "{engine}: most notes are final: {statuses:?}");
+        assert!(ra.notes * 10 >= ra.attendance * 9, "{engine}: nearly every attendance has its note");
+        assert!((1..=2).contains(&open_flags) && cleared_flags >= 1, "{engine}: flags open {open_flags}, cleared {cleared_flags}");
+        // Individualized sections differ within each group (the similarity check would not stop signing).
+        let similar: usize = groups.values().map(|g| similar_pairs(g, 80).len()).sum();
+        assert_eq!(similar, 0, "{engine}: near-identical individualized sections in {} groups", groups.len());
+
         // A second run refuses to generate over the first.
         assert!(generate(&a, 7, Size::Small, today, false).await.is_err());
     }
