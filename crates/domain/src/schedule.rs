@@ -562,6 +562,11 @@ pub struct SessionFilter {
     pub leader: Option<UserId>,
     pub room: Option<crate::programs::RoomId>,
     pub patient: Option<PatientId>,
+    /// Sessions with at least one of these patients among the participants (a program's
+    /// patients, for its hours ledger).
+    pub any_patient: Option<Vec<PatientId>>,
+    /// Sessions at one of these sites or of one of these programs (a staff member's scope).
+    pub units: Option<(Vec<SiteId>, Vec<ProgramId>)>,
 }
 
 impl SessionFilter {
@@ -572,6 +577,11 @@ impl SessionFilter {
             && self.leader.is_none_or(|x| s.leaders.contains(&x))
             && self.room.is_none_or(|x| s.room_id == Some(x))
             && self.patient.is_none_or(|x| s.participants.contains(&x))
+            && self.any_patient.as_ref().is_none_or(|ps| s.participants.iter().any(|p| ps.contains(p)))
+            && self
+                .units
+                .as_ref()
+                .is_none_or(|(sites, programs)| sites.contains(&s.site_id) || s.program_id.is_some_and(|p| programs.contains(&p)))
     }
 }
 
@@ -632,6 +642,15 @@ pub trait ScheduleStore: Send + Sync {
     async fn record_attendance(&self, org: OrganizationId, records: &[Attendance], audits: &[crate::audit::AuditEvent]) -> Result<()>;
     /// Every version of the attendance of these sessions.
     async fn attendance(&self, org: OrganizationId, sessions: &[SessionId]) -> Result<Vec<Attendance>>;
+    /// Every version of the attendance of the sessions `sessions_between` would return, in one
+    /// statement whatever their number.
+    async fn attendance_between(
+        &self,
+        org: OrganizationId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        filter: &SessionFilter,
+    ) -> Result<Vec<Attendance>>;
     async fn add_closure(
         &self,
         org: OrganizationId,

@@ -2,12 +2,14 @@
 use crate::rows::{Get, ts};
 use crate::{SqlStore, db_err};
 use chrono::Utc;
-use openiop_domain::Result;
 use openiop_domain::audit::{AuditEntry, AuditEvent, ChainVerdict, ChainVerifier, entry_hash};
 use openiop_domain::ids::OrganizationId;
 use openiop_domain::store::AuditFilter;
+use openiop_domain::{DomainError, Result};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
+use std::sync::Arc;
+use tokio::sync::oneshot;
 
 /// Appends one entry inside the caller's transaction.
 ///
@@ -76,10 +78,102 @@ fn entry(r: &AnyRow) -> Result<AuditEntry> {
 const COLUMNS: &str = "seq, occurred_at, organization_id, user_id, actor, role, patient_id, action, resource_type, \
                        resource_id, outcome, source_ip, request_id, detail, prev_hash, hash";
 
+/// Audit entries written outside a caller's transaction (reads of patient data, sign-ins) are
+/// group-committed: each request queues its entry and waits; whoever holds the writer lock
+/// writes everything queued so far in one transaction (one chain-head update, multi-row inserts,
+/// one commit), so concurrent reads share a commit instead of queueing one commit each on the
+/// database's write lock. A request returns only after its own entry is committed, and a batch
+/// runs to its end in its own task even if the request that started it goes away.
+/// An entry waiting for its batch, with where to tell its request how the commit went.
+type Waiting = (AuditEvent, oneshot::Sender<std::result::Result<(), String>>);
+
+#[derive(Default)]
+pub(crate) struct AuditQueue {
+    pending: std::sync::Mutex<Vec<Waiting>>,
+    writer: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Rows per multi-row INSERT of a batch (16 columns each: 256 parameters).
+const BATCH_ROWS: usize = 16;
+
 impl SqlStore {
     pub(crate) async fn audit_one(&self, e: AuditEvent) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        self.audit_queue.pending.lock().unwrap_or_else(|p| p.into_inner()).push((e, tx));
+        let guard = self.audit_queue.writer.clone().lock_owned().await;
+        let batch = std::mem::take(&mut *self.audit_queue.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        if batch.is_empty() {
+            // An earlier writer took this entry with its batch.
+            drop(guard);
+        } else {
+            let store = self.clone();
+            let task = tokio::spawn(async move {
+                let _guard = guard;
+                let (events, replies): (Vec<AuditEvent>, Vec<_>) = batch.into_iter().unzip();
+                let outcome = store.append_batch(&events).await.map_err(|e| e.to_string());
+                for reply in replies {
+                    let _ = reply.send(outcome.clone());
+                }
+            });
+            let _ = task.await;
+        }
+        match rx.await {
+            Ok(outcome) => outcome.map_err(DomainError::Internal),
+            Err(_) => Err(DomainError::internal("the audit writer stopped before committing the entry")),
+        }
+    }
+
+    /// Appends entries in one transaction: the chain head moves once by their number.
+    async fn append_batch(&self, events: &[AuditEvent]) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        append(self, &mut tx, &e).await?;
+        self.q();
+        let head: AnyRow = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+            .bind(events.len() as i64)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let mut seq = head.int("seq")? - events.len() as i64;
+        let mut prev = head.text("hash")?;
+        let at = ts(Utc::now());
+        let mut rows = Vec::with_capacity(events.len());
+        for e in events {
+            seq += 1;
+            let hash = entry_hash(seq, &at, e, &prev);
+            rows.push((seq, e, std::mem::replace(&mut prev, hash.clone()), hash));
+        }
+        for chunk in rows.chunks(BATCH_ROWS) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("({})", (1..=16).map(|c| format!("${}", i * 16 + c)).collect::<Vec<_>>().join(", ")))
+                .collect();
+            let mut q = sqlx::query(crate::sql(format!(
+                "INSERT INTO audit_log (seq, occurred_at, organization_id, user_id, actor, role, patient_id, action, \
+                 resource_type, resource_id, outcome, source_ip, request_id, detail, prev_hash, hash) VALUES {}",
+                values.join(", ")
+            )));
+            for (seq, e, prev, hash) in chunk {
+                q = q
+                    .bind(*seq)
+                    .bind(at.clone())
+                    .bind(e.organization_id.map(|o| o.to_string()))
+                    .bind(e.user_id.map(|u| u.to_string()))
+                    .bind(e.actor.clone())
+                    .bind(e.role.clone())
+                    .bind(e.patient_id.clone())
+                    .bind(e.action.clone())
+                    .bind(e.resource_type.clone())
+                    .bind(e.resource_id.clone())
+                    .bind(e.outcome.clone())
+                    .bind(e.source_ip.clone())
+                    .bind(e.request_id.clone())
+                    .bind(e.detail.clone())
+                    .bind(prev.clone())
+                    .bind(hash.clone());
+            }
+            self.q();
+            q.execute(&mut *tx).await.map_err(db_err)?;
+        }
+        self.q();
+        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&prev).execute(&mut *tx).await.map_err(db_err)?;
         tx.commit().await.map_err(db_err)
     }
 

@@ -51,6 +51,7 @@ pub struct SqlStore {
     pub(crate) pool: AnyPool,
     pub(crate) engine: Engine,
     queries: Arc<AtomicU64>,
+    audit_queue: Arc<audit::AuditQueue>,
 }
 
 /// Maps a storage error to the domain's opaque internal error (details go to the log only).
@@ -91,7 +92,7 @@ impl SqlStore {
             .connect(&url)
             .await
             .map_err(db_err)?;
-        Ok(Self { pool, engine, queries: Arc::new(AtomicU64::new(0)) })
+        Ok(Self { pool, engine, queries: Arc::new(AtomicU64::new(0)), audit_queue: Arc::default() })
     }
 
     /// Applies the engine's migrations (idempotent).

@@ -578,24 +578,49 @@ impl MeasurementStore for SqlStore {
 
     async fn outcome_rows(&self, org: OrganizationId, programs: Option<&[ProgramId]>) -> Result<Vec<OutcomeRow>> {
         // Two queries whatever the number of patients: results with their episode and program,
-        // then the clinical level spans of those episodes.
+        // then the clinical level spans of those episodes; both filtered to the programs in SQL.
+        let mut binds: Vec<String> = vec![org.to_string()];
+        let within = match programs {
+            Some([]) => return Ok(Vec::new()),
+            Some(ps) => {
+                let list: Vec<String> = ps
+                    .iter()
+                    .map(|p| {
+                        binds.push(p.to_string());
+                        format!("${}", binds.len())
+                    })
+                    .collect();
+                format!(" AND {{}}.program_id IN ({})", list.join(", "))
+            }
+            None => String::new(),
+        };
+        let run = |q: String, extra: Option<&str>| {
+            let mut query = sqlx::query(sql(q));
+            for b in binds.iter().map(String::as_str).chain(extra) {
+                query = query.bind(b.to_string());
+            }
+            query
+        };
+        let line = format!("${}", binds.len() + 1);
         self.q_n(2);
-        let rows = sqlx::query(
+        let rows = run(format!(
             "SELECT r.patient_id, r.episode_id, r.program_id, e.track_id, p.population, e.admitted_on, r.instrument, r.administered_on, \
              r.total, r.context, r.follow_up_days FROM measurement_results r JOIN episodes e ON e.id = r.episode_id \
-             JOIN programs p ON p.id = r.program_id WHERE r.organization_id = $1 AND r.total IS NOT NULL \
+             JOIN programs p ON p.id = r.program_id WHERE r.organization_id = $1 AND r.total IS NOT NULL{} \
              ORDER BY r.episode_id, r.administered_on, r.recorded_at",
-        )
-        .bind(org.to_string())
+            within.replace("{}", "r")
+        ), None)
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        let spans = sqlx::query(
-            "SELECT s.episode_id, s.level_edition, s.level_code, s.from_date, s.to_date FROM level_spans s \
-             JOIN episodes e ON e.id = s.episode_id WHERE e.organization_id = $1 AND s.line = $2 ORDER BY s.from_date",
+        let spans = run(
+            format!(
+                "SELECT s.episode_id, s.level_edition, s.level_code, s.from_date, s.to_date FROM level_spans s \
+             JOIN episodes e ON e.id = s.episode_id WHERE e.organization_id = $1 AND s.line = {line}{} ORDER BY s.from_date",
+                within.replace("{}", "e")
+            ),
+            Some(LevelLine::Clinical.code()),
         )
-        .bind(org.to_string())
-        .bind(LevelLine::Clinical.code())
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
@@ -611,9 +636,6 @@ impl MeasurementStore for SqlStore {
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let program_id: ProgramId = r.parsed("program_id")?;
-            if programs.is_some_and(|ps| !ps.contains(&program_id)) {
-                continue;
-            }
             let episode_id: EpisodeId = r.parsed("episode_id")?;
             out.push(OutcomeRow {
                 patient_id: r.parsed("patient_id")?,

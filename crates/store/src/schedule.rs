@@ -131,44 +131,120 @@ fn feed_row(r: &AnyRow) -> Result<CalendarFeed> {
     })
 }
 
+/// The `WHERE` clause (on `sessions s`) and its parameters for one session or the sessions
+/// overlapping `[from, to)` that match `filter`: the filter is applied in SQL (an organization's
+/// week at operator scale is thousands of sessions; a site's or a patient's is a few dozen).
+/// `None`: nothing can match.
+fn session_clause(
+    org: OrganizationId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    one: Option<SessionId>,
+    filter: &SessionFilter,
+) -> Option<(String, Vec<String>)> {
+    let mut binds: Vec<String> = vec![org.to_string()];
+    let mut conds: Vec<String> = vec!["s.organization_id = $1".into()];
+    let param = |binds: &mut Vec<String>, v: String| {
+        binds.push(v);
+        format!("${}", binds.len())
+    };
+    match one {
+        Some(id) => {
+            let p = param(&mut binds, id.to_string());
+            conds.push(format!("s.id = {p}"));
+        }
+        None => {
+            let (a, b) = (param(&mut binds, ts(to)), param(&mut binds, ts(from)));
+            conds.push(format!("s.starts_at < {a} AND s.ends_at > {b}"));
+            for (column, value) in [
+                ("s.site_id", filter.site.map(|x| x.to_string())),
+                ("s.program_id", filter.program.map(|x| x.to_string())),
+                ("s.track_id", filter.track.map(|x| x.to_string())),
+                ("s.room_id", filter.room.map(|x| x.to_string())),
+            ] {
+                if let Some(v) = value {
+                    let p = param(&mut binds, v);
+                    conds.push(format!("{column} = {p}"));
+                }
+            }
+            if let Some(u) = filter.leader {
+                let p = param(&mut binds, u.to_string());
+                conds.push(format!("EXISTS (SELECT 1 FROM session_leaders f WHERE f.session_id = s.id AND f.user_id = {p})"));
+            }
+            if let Some((sites, programs)) = &filter.units {
+                if sites.is_empty() && programs.is_empty() {
+                    return None;
+                }
+                let mut any = Vec::new();
+                for (column, ids) in [
+                    ("s.site_id", sites.iter().map(|x| x.to_string()).collect::<Vec<_>>()),
+                    ("s.program_id", programs.iter().map(|x| x.to_string()).collect()),
+                ] {
+                    if !ids.is_empty() {
+                        let list: Vec<String> = ids.into_iter().map(|v| param(&mut binds, v)).collect();
+                        any.push(format!("{column} IN ({})", list.join(", ")));
+                    }
+                }
+                conds.push(format!("({})", any.join(" OR ")));
+            }
+            // Driven by the participants' patient index: a patient's sessions, then the window.
+            if let Some(p) = filter.patient {
+                let p = param(&mut binds, p.to_string());
+                conds.push(format!("s.id IN (SELECT f.session_id FROM session_participants f WHERE f.patient_id = {p})"));
+            }
+            if let Some(ps) = &filter.any_patient {
+                if ps.is_empty() {
+                    return None;
+                }
+                let list: Vec<String> = ps.iter().map(|p| param(&mut binds, p.to_string())).collect();
+                conds
+                    .push(format!("s.id IN (SELECT f.session_id FROM session_participants f WHERE f.patient_id IN ({}))", list.join(", ")));
+            }
+        }
+    }
+    Some((conds.join(" AND "), binds))
+}
+
+fn bound(q: String, binds: &[String]) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+    let mut query = sqlx::query(sql(q));
+    for b in binds {
+        query = query.bind(b.clone());
+    }
+    query
+}
+
 impl SqlStore {
-    /// Sessions in a window with their people: four queries whatever the number of sessions.
+    /// Sessions with their leaders, participants and family: four statements whatever their
+    /// number (see [`session_clause`]).
     async fn load_sessions(
         &self,
         org: OrganizationId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         one: Option<SessionId>,
+        filter: &SessionFilter,
     ) -> Result<Vec<Session>> {
-        let (clause, extra) = match one {
-            Some(id) => ("s.id = $2", id.to_string()),
-            None => ("s.starts_at < $2 AND s.ends_at > $3", ts(to)),
-        };
-        let run = |q: String| {
-            let mut query = sqlx::query(sql(q)).bind(org.to_string()).bind(extra.clone());
-            if one.is_none() {
-                query = query.bind(ts(from));
-            }
-            query
-        };
+        let Some((clause, binds)) = session_clause(org, from, to, one, filter) else { return Ok(Vec::new()) };
+        let run = |q: String| bound(q, &binds);
         self.q_n(4);
-        let rows = run(format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.organization_id = $1 AND {clause} ORDER BY s.starts_at"))
+        let rows = run(format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE {clause} ORDER BY s.starts_at"))
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
         let mut out = rows.iter().map(session_row).collect::<Result<Vec<_>>>()?;
         let index: std::collections::HashMap<SessionId, usize> = out.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
-        let leaders = run(format!("SELECT x.session_id, x.user_id FROM session_leaders x JOIN sessions s ON s.id = x.session_id WHERE s.organization_id = $1 AND {clause}"))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let leaders =
+            run(format!("SELECT x.session_id, x.user_id FROM session_leaders x JOIN sessions s ON s.id = x.session_id WHERE {clause}"))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
         for r in &leaders {
             if let Some(i) = index.get(&r.parsed::<SessionId>("session_id")?) {
                 out[*i].leaders.push(r.parsed("user_id")?);
             }
         }
         let parts = run(format!(
-            "SELECT x.session_id, x.patient_id FROM session_participants x JOIN sessions s ON s.id = x.session_id WHERE s.organization_id = $1 AND {clause}"
+            "SELECT x.session_id, x.patient_id FROM session_participants x JOIN sessions s ON s.id = x.session_id WHERE {clause}"
         ))
         .fetch_all(&self.pool)
         .await
@@ -179,7 +255,7 @@ impl SqlStore {
             }
         }
         let fam = run(format!(
-            "SELECT x.session_id, x.patient_id, x.collateral_id FROM session_family x JOIN sessions s ON s.id = x.session_id WHERE s.organization_id = $1 AND {clause}"
+            "SELECT x.session_id, x.patient_id, x.collateral_id FROM session_family x JOIN sessions s ON s.id = x.session_id WHERE {clause}"
         ))
         .fetch_all(&self.pool)
         .await
@@ -293,7 +369,10 @@ impl ScheduleStore for SqlStore {
     }
 
     async fn scheduled_session(&self, org: OrganizationId, id: SessionId) -> Result<Session> {
-        self.load_sessions(org, Utc::now(), Utc::now(), Some(id)).await?.pop().ok_or(DomainError::NotFound("session"))
+        self.load_sessions(org, Utc::now(), Utc::now(), Some(id), &SessionFilter::default())
+            .await?
+            .pop()
+            .ok_or(DomainError::NotFound("session"))
     }
 
     async fn sessions_between(
@@ -303,7 +382,7 @@ impl ScheduleStore for SqlStore {
         to: DateTime<Utc>,
         filter: &SessionFilter,
     ) -> Result<Vec<Session>> {
-        let all = self.load_sessions(org, from, to, None).await?;
+        let all = self.load_sessions(org, from, to, None, filter).await?;
         Ok(all.into_iter().filter(|s| filter.matches(s)).collect())
     }
 
@@ -394,6 +473,28 @@ impl ScheduleStore for SqlStore {
             .map_err(db_err)?;
         }
         tx.commit().await.map_err(db_err)
+    }
+
+    async fn attendance_between(
+        &self,
+        org: OrganizationId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        filter: &SessionFilter,
+    ) -> Result<Vec<Attendance>> {
+        let Some((clause, binds)) = session_clause(org, from, to, None, filter) else { return Ok(Vec::new()) };
+        self.q();
+        let rows = bound(
+            format!(
+                "SELECT a.session_id, a.patient_id, a.version, a.status, a.minutes, a.mode, a.recorded_by, a.recorded_at, a.note \
+                 FROM attendance a JOIN sessions s ON s.id = a.session_id WHERE {clause} AND a.organization_id = $1 ORDER BY a.version"
+            ),
+            &binds,
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(attendance_row).collect()
     }
 
     async fn attendance(&self, org: OrganizationId, sessions: &[SessionId]) -> Result<Vec<Attendance>> {

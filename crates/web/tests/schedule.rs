@@ -571,4 +571,33 @@ async fn the_program_week_costs_the_same_number_of_queries_for_20_or_200_episode
     }
     assert_eq!(measured[0], measured[1], "queries for 20 vs 200 episodes: {measured:?}");
     assert!(measured[1] < 25, "a small fixed number: {measured:?}");
+
+    // The organization's hours report sums the same ledgers, program by program, and costs
+    // the same statements as one program's week.
+    let week = openiop_domain::schedule::Week::parse("2026-W46").unwrap();
+    let pw = openiop_web::usecases::schedule::program_week(&app.state, &ctx, program, week).await.unwrap();
+    let before = app.state.store.query_count();
+    let all = openiop_web::usecases::schedule::visible_programs_week(&app.state, &ctx, week).await.unwrap();
+    let report_queries = app.state.store.query_count() - before;
+    assert!(report_queries <= measured[1] + 2, "report {report_queries} vs one program {}", measured[1]);
+    let director = app.state.store.user_credentials("director@harbor.org").await.unwrap().unwrap().user;
+    let token = app.token(&director).await;
+    let r = app.api(axum::http::Method::GET, "/api/v1/hours?week=2026-W46", Some(&token), None).await;
+    assert_eq!(r.status, axum::http::StatusCode::OK, "{}", r.body);
+    let rows = r.json();
+    let mine = rows.as_array().unwrap().iter().find(|x| x["program_id"] == c.program.as_str()).expect("the program is in the report");
+    assert_eq!(mine["patients"].as_u64(), Some(200));
+    assert_eq!(all.iter().find(|p| p.program.id == program).map(|p| p.rows.len()), Some(200));
+    let below = pw.rows.iter().filter(|r| r.2.status == openiop_domain::schedule::LedgerStatus::Below).count();
+    assert_eq!(mine["below"].as_u64(), Some(below as u64));
+    let required: f64 = pw.rows.iter().map(|r| r.2.required_hours).sum();
+    assert!((mine["required_hours"].as_f64().unwrap() - required).abs() < 0.01, "{mine} vs {required}");
+    assert_eq!(
+        mine["on_track"].as_u64().unwrap() + mine["at_risk"].as_u64().unwrap() + mine["below"].as_u64().unwrap(),
+        200,
+        "every patient has a status"
+    );
+    // A bad week is a clear 422, not a guess.
+    let r = app.api(axum::http::Method::GET, "/api/v1/hours?week=2026-W99", Some(&token), None).await;
+    assert_eq!(r.status, axum::http::StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
 }

@@ -205,6 +205,7 @@ async fn list(State(state): State<AppState>, caller: ApiCaller, ApiQuery(p): Api
         leader: opt_id("leader", &p.leader)?,
         room: opt_id("room", &p.room)?,
         patient: opt_id("patient", &p.patient)?,
+        ..Default::default()
     };
     let sessions = uc::calendar(&state, &caller.ctx(), &filter, from, to).await?;
     let base = state.store.video_base_url(caller.actor.organization_id).await?;
@@ -400,6 +401,60 @@ async fn program_hours(
     ))
 }
 
+/// One program's week in the organization's hours report.
+#[derive(Serialize, ToSchema)]
+pub struct ProgramHoursSummary {
+    pub program_id: String,
+    pub program_name: String,
+    pub site_id: String,
+    pub site_name: String,
+    /// YYYY-Www
+    pub week: String,
+    /// Patients with an episode open during the week.
+    pub patients: usize,
+    pub on_track: usize,
+    pub at_risk: usize,
+    pub below: usize,
+    pub required_hours: f64,
+    pub attended_hours: f64,
+    pub deficit_hours: f64,
+}
+
+/// The hours report of every program in your scope for a week: per program, how many patients
+/// are on track, at risk or below the required intensity, and the hours behind them.
+#[utoipa::path(get, path = "/api/v1/hours", tag = "hours", params(WeekParams),
+    responses((status = 200, body = Vec<ProgramHoursSummary>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn organization_hours(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiQuery(p): ApiQuery<WeekParams>,
+) -> ApiResult<Json<Vec<ProgramHoursSummary>>> {
+    let week = week_or_current(p.week.as_deref())?;
+    let all = uc::visible_programs_week(&state, &caller.ctx(), week).await?;
+    let round = |x: f64| (x * 100.0).round() / 100.0;
+    Ok(Json(
+        all.into_iter()
+            .map(|pw| {
+                let count = |st: LedgerStatus| pw.rows.iter().filter(|r| r.2.status == st).count();
+                ProgramHoursSummary {
+                    program_id: pw.program.id.to_string(),
+                    program_name: pw.program.name.clone(),
+                    site_id: pw.site.id.to_string(),
+                    site_name: pw.site.name.clone(),
+                    week: pw.week.to_string(),
+                    patients: pw.rows.len(),
+                    on_track: count(LedgerStatus::OnTrack),
+                    at_risk: count(LedgerStatus::AtRisk),
+                    below: count(LedgerStatus::Below),
+                    required_hours: round(pw.rows.iter().map(|r| r.2.required_hours).sum()),
+                    attended_hours: round(pw.rows.iter().map(|r| r.2.attended_hours).sum()),
+                    deficit_hours: round(pw.rows.iter().map(|r| r.2.deficit_hours).sum()),
+                }
+            })
+            .collect(),
+    ))
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct MakeUpBody {
     pub session: SessionBody,
@@ -573,6 +628,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(attendance))
         .routes(routes!(episode_hours))
         .routes(routes!(program_hours))
+        .routes(routes!(organization_hours))
         .routes(routes!(make_ups))
         .routes(routes!(join))
         .routes(routes!(closure))

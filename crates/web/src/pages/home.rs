@@ -130,8 +130,9 @@ pub async fn home(State(state): State<AppState>, staff: Staff) -> PageResult<Res
     if a.can(Action::ViewClinicalRecord) {
         let ctx = staff.ctx();
         let week = openiop_domain::schedule::Week::of(state.today());
-        for p in crate::usecases::programs::visible_programs(&state, &ctx).await? {
-            let Ok(pw) = crate::usecases::schedule::program_week(&state, &ctx, p.id, week).await else { continue };
+        // All programs in scope at once: the same statements for one program or two hundred.
+        for pw in crate::usecases::schedule::visible_programs_week(&state, &ctx, week).await? {
+            let p = &pw.program;
             for (e, n, l) in pw.rows.into_iter().filter(|r| r.2.status != openiop_domain::schedule::LedgerStatus::OnTrack) {
                 if a.has_role(Role::Clinician) && !a.has_role(Role::ClinicalDirector) && e.primary_clinician.is_some_and(|c| c != a.user_id)
                 {

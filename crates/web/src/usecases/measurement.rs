@@ -453,7 +453,9 @@ pub async fn program_outcome(state: &AppState, ctx: &Ctx, filter: &OutcomeFilter
     {
         return Err(DomainError::NotFound("program"));
     }
-    let rows = state.store.outcome_rows(ctx.org(), Some(&programs)).await?;
+    // One program asked for: read only its results.
+    let wanted = filter.program_id.map(|p| vec![p]).unwrap_or(programs);
+    let rows = state.store.outcome_rows(ctx.org(), Some(&wanted)).await?;
     let settings = state.store.measurement_settings(ctx.org()).await?;
     let out = program_outcomes(&rows, filter, &settings);
     let (action, what) = if export { (AuditAction::Export, "program_outcomes_csv") } else { (AuditAction::Read, "program_outcomes") };

@@ -3,7 +3,7 @@ use crate::state::AppState;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use openiop_domain::audit::{AuditAction, AuditEvent};
-use openiop_domain::auth::{Action, Ctx};
+use openiop_domain::auth::{Action, Ctx, Scope};
 use openiop_domain::ids::{ProgramId, SiteId, UserId};
 use openiop_domain::patients::{Episode, EpisodeId, PatientId, PatientSummary};
 use openiop_domain::programs::{CompactConfig, Program, Room, ServiceType, ServiceTypeId, StaffProfile, TrackId, parse_date, parse_time};
@@ -11,6 +11,7 @@ use openiop_domain::schedule::*;
 use openiop_domain::tenancy::Site;
 use openiop_domain::{DomainError, Result};
 use serde::Deserialize;
+use std::collections::HashMap;
 
 fn event(ctx: &Ctx, action_for_role: Action, action: AuditAction, what: &str, patient: Option<PatientId>) -> AuditEvent {
     let mut e = AuditEvent::by(ctx, ctx.actor.acting_role(action_for_role), action, what, None);
@@ -473,42 +474,92 @@ pub struct ProgramWeek {
 
 pub async fn program_week(state: &AppState, ctx: &Ctx, program_id: ProgramId, week: Week) -> Result<ProgramWeek> {
     ctx.actor.require(Action::ViewPatientDemographics)?;
-    let org = ctx.org();
-    let program = state.store.program(org, program_id).await?;
+    let program = state.store.program(ctx.org(), program_id).await?;
     ctx.authorize(Action::ViewPatientDemographics, Some(program.site_id), Some(program.id), "program")?;
-    let site = state.store.site(org, program.site_id).await?;
-    let tz = tz_of(&site);
-    let (from, to) = week.bounds(tz);
+    programs_week(state, ctx, vec![program], week).await?.pop().ok_or(DomainError::NotFound("program"))
+}
+
+/// Every program in the actor's scope for one week (the organization's hours report, and the
+/// home page's "falling short"): the same statements whatever the number of programs.
+pub async fn visible_programs_week(state: &AppState, ctx: &Ctx, week: Week) -> Result<Vec<ProgramWeek>> {
+    ctx.actor.require(Action::ViewPatientDemographics)?;
+    let programs = crate::usecases::programs::visible_programs(state, ctx).await?;
+    programs_week(state, ctx, programs, week).await
+}
+
+/// Above this many patients, a report reads the whole window of sessions in scope instead of
+/// listing the patients in the query (a program's week lists them; 160 sites' week does not).
+const PATIENT_LIST_LIMIT: usize = 400;
+
+/// The hours ledgers of programs the caller may already see, in a bounded number of statements:
+/// episodes, sessions (four), attendance, services, names, sites, one audit entry.
+async fn programs_week(state: &AppState, ctx: &Ctx, programs: Vec<Program>, week: Week) -> Result<Vec<ProgramWeek>> {
+    if programs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let org = ctx.org();
+    let sites = state.store.sites(org).await?;
     let monday = week.monday();
     let sunday = monday + Duration::days(6);
+    let ids: Vec<ProgramId> = programs.iter().map(|p| p.id).collect();
     let episodes: Vec<Episode> = state
         .store
-        .open_episodes(org, Some(&[program.id]))
+        .open_episodes(org, Some(&ids))
         .await?
         .into_iter()
         .filter(|e| e.admitted_on <= sunday && e.discharge.as_ref().is_none_or(|d| d.date >= monday))
         .collect();
-    let sessions = state.store.sessions_between(org, from, to, &SessionFilter::default()).await?;
-    let ids: Vec<SessionId> = sessions.iter().map(|s| s.id).collect();
-    let att = state.store.attendance(org, &ids).await?;
+    let patient_ids: Vec<PatientId> = episodes.iter().map(|e| e.patient_id).collect();
+    // The week in every site's time zone: from the earliest Monday to the latest Sunday night.
+    let bounds: Vec<(DateTime<Utc>, DateTime<Utc>)> =
+        programs.iter().filter_map(|p| sites.iter().find(|s| s.id == p.site_id)).map(|s| week.bounds(tz_of(s))).collect();
+    let from = bounds.iter().map(|b| b.0).min().unwrap_or_else(|| week.bounds(chrono_tz::UTC).0);
+    let to = bounds.iter().map(|b| b.1).max().unwrap_or_else(|| week.bounds(chrono_tz::UTC).1);
+    // Only the sessions these patients are in (wherever they meet), not the organization's week.
+    let filter = if patient_ids.len() <= PATIENT_LIST_LIMIT {
+        SessionFilter { any_patient: Some(patient_ids.clone()), ..Default::default() }
+    } else {
+        SessionFilter::default()
+    };
+    let sessions = state.store.sessions_between(org, from, to, &filter).await?;
+    let att = state.store.attendance_between(org, from, to, &filter).await?;
     let current = current_attendance(&att);
     let services = state.store.service_types(org).await?;
-    let patient_ids: Vec<PatientId> = episodes.iter().map(|e| e.patient_id).collect();
-    let names = state.store.patient_summaries(org, &patient_ids).await?;
-    let refs: Vec<&Session> = sessions.iter().collect();
-    let mut rows: Vec<(Episode, PatientSummary, WeekLedger)> = episodes
-        .into_iter()
-        .filter_map(|e| {
-            let name = names.iter().find(|n| n.id == e.patient_id)?.clone();
-            let l = weekly_ledger(&e, &program, week, &refs, &services, &current);
-            Some((e, name, l))
-        })
-        .collect();
-    rows.sort_by(|a, b| a.2.status.cmp(&b.2.status).reverse().then(a.1.name.cmp(&b.1.name)));
+    let names: HashMap<PatientId, PatientSummary> =
+        state.store.patient_summaries(org, &patient_ids).await?.into_iter().map(|n| (n.id, n)).collect();
+    // Each patient's sessions and attendance, so a ledger looks only at its own.
+    let mut by_patient: HashMap<PatientId, (Vec<&Session>, Vec<&Attendance>)> = HashMap::new();
+    for s in &sessions {
+        for p in &s.participants {
+            by_patient.entry(*p).or_default().0.push(s);
+        }
+    }
+    for a in &current {
+        by_patient.entry(a.patient_id).or_default().1.push(a);
+    }
+    let empty = (Vec::new(), Vec::new());
+    let mut out: Vec<ProgramWeek> = Vec::with_capacity(programs.len());
+    let mut total = 0;
+    for program in programs {
+        let Some(site) = sites.iter().find(|s| s.id == program.site_id).cloned() else { continue };
+        let mut rows: Vec<(Episode, PatientSummary, WeekLedger)> = episodes
+            .iter()
+            .filter(|e| e.program_id == program.id)
+            .filter_map(|e| {
+                let name = names.get(&e.patient_id)?.clone();
+                let (own, own_att) = by_patient.get(&e.patient_id).unwrap_or(&empty);
+                let l = weekly_ledger(e, &program, week, own, &services, own_att);
+                Some((e.clone(), name, l))
+            })
+            .collect();
+        rows.sort_by(|a, b| a.2.status.cmp(&b.2.status).reverse().then(a.1.name.cmp(&b.1.name)));
+        total += rows.len();
+        out.push(ProgramWeek { program, site, week, rows });
+    }
     let ev = event(ctx, Action::ViewPatientDemographics, AuditAction::Read, "program_hours", None)
-        .detail(&format!("week={week} patients={}", rows.len()));
+        .detail(&format!("week={week} programs={} patients={total}", out.len()));
     state.store.audit(ev).await?;
-    Ok(ProgramWeek { program, site, week, rows })
+    Ok(out)
 }
 
 /// Make-up suggestions for an episode's week, best first, with the sessions themselves.
@@ -535,7 +586,12 @@ pub async fn make_ups(state: &AppState, ctx: &Ctx, episode_id: EpisodeId, week: 
 /// Sessions for calendars (staff, room, track, program, patient) between two instants.
 pub async fn calendar(state: &AppState, ctx: &Ctx, filter: &SessionFilter, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Session>> {
     ctx.actor.require(Action::ViewPrograms)?;
-    let all = state.store.sessions_between(ctx.org(), from, to, filter).await?;
+    // The actor's scope goes to the database with the filter: a site's week, not the organization's.
+    let mut scoped = filter.clone();
+    if let Scope::Units { sites, programs } = &ctx.actor.scope {
+        scoped.units = Some((sites.clone(), programs.clone()));
+    }
+    let all = state.store.sessions_between(ctx.org(), from, to, &scoped).await?;
     let visible: Vec<Session> = all.into_iter().filter(|s| ctx.actor.scope.covers(Some(s.site_id), s.program_id)).collect();
     if filter.patient.is_some() || ctx.actor.can(Action::ViewPatientDemographics) {
         let ev =
