@@ -121,11 +121,8 @@ tables! {
 /// Columns left out of the canonical export: secrets, which are salted at random.
 const NOT_EXPORTED: &[(&str, &str)] = &[("users", "password_hash")];
 
-/// Parameters per statement. PostgreSQL takes up to 65,535. SQLite takes 32,766, but sqlx
-/// looks every parameter up by name (a linear scan in SQLite), so binding costs grow with the
-/// square of the statement's width: a few hundred parameters is the sweet spot there.
-const MAX_PARAMS_POSTGRES: usize = 30_000;
-const MAX_PARAMS_SQLITE: usize = 250;
+/// Values per statement (literals; see [`BulkLoad::write`]).
+const MAX_LITERALS: usize = 30_000;
 const MAX_ROWS: usize = 1_000;
 
 /// One open bulk load: a transaction plus a buffer of rows per table.
@@ -179,9 +176,11 @@ impl SqlStore {
     }
 }
 
-/// A PostgreSQL literal (standard-conforming strings: only the quote is doubled; NUL, which
-/// PostgreSQL text cannot hold, is dropped).
-fn literal(out: &mut String, v: &BulkValue) {
+/// An SQL literal, the same on both engines but for booleans (PostgreSQL `TRUE`/`FALSE`,
+/// SQLite integers): strings in single quotes with the quote doubled (standard-conforming
+/// strings on PostgreSQL; SQLite has no backslash escapes), NUL dropped (PostgreSQL text cannot
+/// hold it), non-finite reals as NULL.
+fn literal(out: &mut String, v: &BulkValue, engine: Engine) {
     match v {
         BulkValue::Text(Some(t)) => {
             out.push('\'');
@@ -196,18 +195,19 @@ fn literal(out: &mut String, v: &BulkValue) {
         }
         BulkValue::Int(Some(i)) => out.push_str(&i.to_string()),
         BulkValue::Real(Some(f)) if f.is_finite() => out.push_str(&format!("{f:?}")),
-        BulkValue::Bool(b) => out.push_str(if *b { "TRUE" } else { "FALSE" }),
+        BulkValue::Bool(b) => out.push_str(match (engine, *b) {
+            (Engine::Postgres, true) => "TRUE",
+            (Engine::Postgres, false) => "FALSE",
+            (Engine::Sqlite, true) => "1",
+            (Engine::Sqlite, false) => "0",
+        }),
         _ => out.push_str("NULL"),
     }
 }
 
 impl BulkLoad {
     fn per_statement(&self, table: Table) -> usize {
-        let max = match self.store.engine {
-            Engine::Sqlite => MAX_PARAMS_SQLITE,
-            Engine::Postgres => MAX_PARAMS_POSTGRES,
-        };
-        (max / table.columns().len()).clamp(1, MAX_ROWS)
+        (MAX_LITERALS / table.columns().len()).clamp(1, MAX_ROWS)
     }
 
     /// Adds one row (values in [`Table::columns`] order); flushes when the buffer is full.
@@ -246,49 +246,23 @@ impl BulkLoad {
         if n == 0 {
             return Ok(());
         }
+        // Literals in one unprepared statement on both engines. Bound parameters cost more
+        // than the rows here: PostgreSQL prepares and describes each wide statement, and sqlx
+        // finds each SQLite parameter by name with a linear scan (quadratic in the width).
+        let engine = self.store.engine;
         let mut text = format!("INSERT INTO {} ({}) VALUES ", table.name(), table.columns().join(", "));
-        if self.store.engine == Engine::Postgres {
-            // PostgreSQL: literals in one simple-protocol statement. Preparing and describing
-            // wide parameterized statements costs more there than the rows themselves.
-            for (r, row) in values.chunks(width).enumerate() {
-                text.push_str(if r == 0 { "(" } else { ", (" });
-                for (c, v) in row.iter().enumerate() {
-                    if c > 0 {
-                        text.push_str(", ");
-                    }
-                    literal(&mut text, v);
-                }
-                text.push(')');
-            }
-            self.store.q();
-            sqlx::raw_sql(sql(text)).execute(&mut *self.tx).await.map_err(db_err)?;
-            self.rows += n as u64;
-            return Ok(());
-        }
-        let mut p = 0;
-        for r in 0..n {
+        for (r, row) in values.chunks(width).enumerate() {
             text.push_str(if r == 0 { "(" } else { ", (" });
-            for c in 0..width {
-                p += 1;
+            for (c, v) in row.iter().enumerate() {
                 if c > 0 {
                     text.push_str(", ");
                 }
-                text.push('$');
-                text.push_str(&p.to_string());
+                literal(&mut text, v, engine);
             }
             text.push(')');
         }
-        let mut q = sqlx::query(sql(text));
-        for v in values {
-            q = match v {
-                BulkValue::Text(t) => q.bind(t.clone()),
-                BulkValue::Int(i) => q.bind(*i),
-                BulkValue::Real(f) => q.bind(*f),
-                BulkValue::Bool(b) => q.bind(*b),
-            };
-        }
         self.store.q();
-        q.execute(&mut *self.tx).await.map_err(db_err)?;
+        sqlx::raw_sql(sql(text)).execute(&mut *self.tx).await.map_err(db_err)?;
         self.rows += n as u64;
         Ok(())
     }

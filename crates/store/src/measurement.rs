@@ -603,13 +603,16 @@ impl MeasurementStore for SqlStore {
         };
         let line = format!("${}", binds.len() + 1);
         self.q_n(2);
-        let rows = run(format!(
-            "SELECT r.patient_id, r.episode_id, r.program_id, e.track_id, p.population, e.admitted_on, r.instrument, r.administered_on, \
-             r.total, r.context, r.follow_up_days FROM measurement_results r JOIN episodes e ON e.id = r.episode_id \
-             JOIN programs p ON p.id = r.program_id WHERE r.organization_id = $1 AND r.total IS NOT NULL{} \
-             ORDER BY r.episode_id, r.administered_on, r.recorded_at",
-            within.replace("{}", "r")
-        ), None)
+        let rows = run(
+            format!(
+                "SELECT r.patient_id, r.episode_id, r.program_id, e.track_id, p.population, e.admitted_on, r.instrument, \
+                 r.administered_on, r.total, r.context, r.follow_up_days FROM measurement_results r JOIN episodes e ON e.id = r.episode_id \
+                 JOIN programs p ON p.id = r.program_id WHERE r.organization_id = $1 AND r.total IS NOT NULL{} \
+                 ORDER BY r.episode_id, r.administered_on, r.recorded_at",
+                within.replace("{}", "r")
+            ),
+            None,
+        )
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
@@ -633,6 +636,8 @@ impl MeasurementStore for SqlStore {
                 s.opt_text("to_date")?.map(|d| parse_date(&d)).transpose()?,
             ));
         }
+        type Spans = std::sync::Arc<[(LevelOfCare, chrono::NaiveDate, Option<chrono::NaiveDate>)]>;
+        let levels: std::collections::HashMap<EpisodeId, Spans> = levels.into_iter().map(|(k, v)| (k, Spans::from(v))).collect();
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let program_id: ProgramId = r.parsed("program_id")?;
@@ -644,7 +649,7 @@ impl MeasurementStore for SqlStore {
                 track_id: r.opt_text("track_id")?.map(|s| s.parse()).transpose()?,
                 population: Population::parse(&r.text("population")?)?,
                 admitted_on: parse_date(&r.text("admitted_on")?)?,
-                levels: levels.get(&episode_id).cloned().unwrap_or_default(),
+                levels: levels.get(&episode_id).cloned().unwrap_or_else(|| Spans::from(Vec::new())),
                 instrument: r.text("instrument")?,
                 administered_on: parse_date(&r.text("administered_on")?)?,
                 total: r.try_get::<f64, _>("total").map_err(|e| DomainError::internal(format!("column total: {e}")))?,

@@ -306,14 +306,33 @@ enum EpisodeFilter<'a> {
 impl SqlStore {
     /// Loads episodes with their diagnoses and level history in three queries, whatever the count.
     async fn load_episodes(&self, org: OrganizationId, filter: EpisodeFilter<'_>) -> Result<Vec<Episode>> {
-        let (clause, bind) = match &filter {
-            EpisodeFilter::Patient(p) => ("e.patient_id = $2", Some(p.to_string())),
-            EpisodeFilter::One(id) => ("e.id = $2", Some(id.to_string())),
-            EpisodeFilter::Open(_) => ("e.status <> 'discharged'", None),
+        let mut binds: Vec<String> = vec![org.to_string()];
+        let clause = match &filter {
+            EpisodeFilter::Patient(p) => {
+                binds.push(p.to_string());
+                "e.patient_id = $2".to_string()
+            }
+            EpisodeFilter::One(id) => {
+                binds.push(id.to_string());
+                "e.id = $2".to_string()
+            }
+            EpisodeFilter::Open(None) => "e.status <> 'discharged'".to_string(),
+            EpisodeFilter::Open(Some([])) => return Ok(Vec::new()),
+            EpisodeFilter::Open(Some(programs)) => {
+                // The programs asked for, in SQL (by the program/status index), not after loading them all.
+                let list: Vec<String> = programs
+                    .iter()
+                    .map(|p| {
+                        binds.push(p.to_string());
+                        format!("${}", binds.len())
+                    })
+                    .collect();
+                format!("e.program_id IN ({}) AND e.status <> 'discharged'", list.join(", "))
+            }
         };
         let run = |q: String| {
-            let mut query = sqlx::query(sql(q)).bind(org.to_string());
-            if let Some(b) = &bind {
+            let mut query = sqlx::query(sql(q));
+            for b in &binds {
                 query = query.bind(b.clone());
             }
             query

@@ -154,8 +154,12 @@ fn session_clause(
             conds.push(format!("s.id = {p}"));
         }
         None => {
+            // Sessions last at most 12 hours (720 minutes, checked where they are made), so a
+            // session overlapping the window starts at most a day before it: a lower bound on
+            // `starts_at` keeps the time index range to the window instead of all history.
             let (a, b) = (param(&mut binds, ts(to)), param(&mut binds, ts(from)));
-            conds.push(format!("s.starts_at < {a} AND s.ends_at > {b}"));
+            let c = param(&mut binds, ts(from - chrono::Duration::days(1)));
+            conds.push(format!("s.starts_at < {a} AND s.ends_at > {b} AND s.starts_at > {c}"));
             for (column, value) in [
                 ("s.site_id", filter.site.map(|x| x.to_string())),
                 ("s.program_id", filter.program.map(|x| x.to_string())),

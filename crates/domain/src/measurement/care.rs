@@ -703,8 +703,8 @@ pub struct OutcomeRow {
     pub track_id: Option<TrackId>,
     pub population: Population,
     pub admitted_on: NaiveDate,
-    /// The episode's clinical level-of-care spans (for the level filter).
-    pub levels: Vec<(LevelOfCare, NaiveDate, Option<NaiveDate>)>,
+    /// The episode's clinical level-of-care spans (for the level filter), shared by its rows.
+    pub levels: std::sync::Arc<[(LevelOfCare, NaiveDate, Option<NaiveDate>)]>,
     pub instrument: String,
     pub administered_on: NaiveDate,
     pub total: f64,

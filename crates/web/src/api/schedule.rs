@@ -435,7 +435,7 @@ async fn organization_hours(
     Ok(Json(
         all.into_iter()
             .map(|pw| {
-                let count = |st: LedgerStatus| pw.rows.iter().filter(|r| r.2.status == st).count();
+                let count = |st: LedgerStatus| pw.rows.iter().filter(|r| r.1.status == st).count();
                 ProgramHoursSummary {
                     program_id: pw.program.id.to_string(),
                     program_name: pw.program.name.clone(),
@@ -446,9 +446,9 @@ async fn organization_hours(
                     on_track: count(LedgerStatus::OnTrack),
                     at_risk: count(LedgerStatus::AtRisk),
                     below: count(LedgerStatus::Below),
-                    required_hours: round(pw.rows.iter().map(|r| r.2.required_hours).sum()),
-                    attended_hours: round(pw.rows.iter().map(|r| r.2.attended_hours).sum()),
-                    deficit_hours: round(pw.rows.iter().map(|r| r.2.deficit_hours).sum()),
+                    required_hours: round(pw.rows.iter().map(|r| r.1.required_hours).sum()),
+                    attended_hours: round(pw.rows.iter().map(|r| r.1.attended_hours).sum()),
+                    deficit_hours: round(pw.rows.iter().map(|r| r.1.deficit_hours).sum()),
                 }
             })
             .collect(),

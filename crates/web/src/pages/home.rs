@@ -130,27 +130,35 @@ pub async fn home(State(state): State<AppState>, staff: Staff) -> PageResult<Res
     if a.can(Action::ViewClinicalRecord) {
         let ctx = staff.ctx();
         let week = openiop_domain::schedule::Week::of(state.today());
-        // All programs in scope at once: the same statements for one program or two hundred.
+        // All programs in scope at once: the same statements for one program or two hundred;
+        // names only for the rows shown.
+        let mut behind = Vec::new();
         for pw in crate::usecases::schedule::visible_programs_week(&state, &ctx, week).await? {
-            let p = &pw.program;
-            for (e, n, l) in pw.rows.into_iter().filter(|r| r.2.status != openiop_domain::schedule::LedgerStatus::OnTrack) {
+            for (e, l) in pw.rows.into_iter().filter(|r| r.1.status != openiop_domain::schedule::LedgerStatus::OnTrack) {
                 if a.has_role(Role::Clinician) && !a.has_role(Role::ClinicalDirector) && e.primary_clinician.is_some_and(|c| c != a.user_id)
                 {
                     continue;
                 }
-                short.push(ShortRow {
-                    patient_id: n.id.to_string(),
-                    name: n.name,
-                    program: p.name.clone(),
-                    attended: l.attended_hours,
-                    required: l.required_hours,
-                    status: l.status.label(),
-                    episode_id: e.id.to_string(),
-                    week: week.to_string(),
-                });
+                behind.push((pw.program.name.clone(), e, l));
             }
         }
-        short.truncate(25);
+        behind.sort_by(|x, y| x.2.status.cmp(&y.2.status).reverse());
+        behind.truncate(25);
+        let ids: Vec<_> = behind.iter().map(|(_, e, _)| e.patient_id).collect();
+        let names = state.store.patient_summaries(ctx.org(), &ids).await?;
+        for (program, e, l) in behind {
+            let Some(n) = names.iter().find(|n| n.id == e.patient_id) else { continue };
+            short.push(ShortRow {
+                patient_id: n.id.to_string(),
+                name: n.name.clone(),
+                program,
+                attended: l.attended_hours,
+                required: l.required_hours,
+                status: l.status.label(),
+                episode_id: e.id.to_string(),
+                week: week.to_string(),
+            });
+        }
     }
     let page = HomePage {
         short,

@@ -476,24 +476,40 @@ pub async fn program_week(state: &AppState, ctx: &Ctx, program_id: ProgramId, we
     ctx.actor.require(Action::ViewPatientDemographics)?;
     let program = state.store.program(ctx.org(), program_id).await?;
     ctx.authorize(Action::ViewPatientDemographics, Some(program.site_id), Some(program.id), "program")?;
-    programs_week(state, ctx, vec![program], week).await?.pop().ok_or(DomainError::NotFound("program"))
+    let pl = programs_ledgers(state, ctx, vec![program], week).await?.pop().ok_or(DomainError::NotFound("program"))?;
+    let patient_ids: Vec<PatientId> = pl.rows.iter().map(|r| r.0.patient_id).collect();
+    let names: HashMap<PatientId, PatientSummary> =
+        state.store.patient_summaries(ctx.org(), &patient_ids).await?.into_iter().map(|n| (n.id, n)).collect();
+    let mut rows: Vec<(Episode, PatientSummary, WeekLedger)> =
+        pl.rows.into_iter().filter_map(|(e, l)| names.get(&e.patient_id).cloned().map(|n| (e, n, l))).collect();
+    rows.sort_by(|a, b| a.2.status.cmp(&b.2.status).reverse().then(a.1.name.cmp(&b.1.name)));
+    Ok(ProgramWeek { program: pl.program, site: pl.site, week, rows })
+}
+
+/// One program's ledgers for a week, without patient names (reports that count, not list).
+pub struct ProgramLedgers {
+    pub program: Program,
+    pub site: Site,
+    pub week: Week,
+    /// Episodes open during the week, those furthest behind first.
+    pub rows: Vec<(Episode, WeekLedger)>,
 }
 
 /// Every program in the actor's scope for one week (the organization's hours report, and the
 /// home page's "falling short"): the same statements whatever the number of programs.
-pub async fn visible_programs_week(state: &AppState, ctx: &Ctx, week: Week) -> Result<Vec<ProgramWeek>> {
+pub async fn visible_programs_week(state: &AppState, ctx: &Ctx, week: Week) -> Result<Vec<ProgramLedgers>> {
     ctx.actor.require(Action::ViewPatientDemographics)?;
     let programs = crate::usecases::programs::visible_programs(state, ctx).await?;
-    programs_week(state, ctx, programs, week).await
+    programs_ledgers(state, ctx, programs, week).await
 }
 
-/// Above this many patients, a report reads the whole window of sessions in scope instead of
-/// listing the patients in the query (a program's week lists them; 160 sites' week does not).
+/// Above this many patients, a report reads the whole window of sessions instead of listing
+/// the patients in the query (a program's week lists them; 160 sites' week does not).
 const PATIENT_LIST_LIMIT: usize = 400;
 
-/// The hours ledgers of programs the caller may already see, in a bounded number of statements:
-/// episodes, sessions (four), attendance, services, names, sites, one audit entry.
-async fn programs_week(state: &AppState, ctx: &Ctx, programs: Vec<Program>, week: Week) -> Result<Vec<ProgramWeek>> {
+/// The hours ledgers of programs the caller may already see, in a bounded number of statements
+/// (sites, episodes, sessions, attendance, services, one audit entry) whatever their number.
+async fn programs_ledgers(state: &AppState, ctx: &Ctx, programs: Vec<Program>, week: Week) -> Result<Vec<ProgramLedgers>> {
     if programs.is_empty() {
         return Ok(Vec::new());
     }
@@ -517,7 +533,7 @@ async fn programs_week(state: &AppState, ctx: &Ctx, programs: Vec<Program>, week
     let to = bounds.iter().map(|b| b.1).max().unwrap_or_else(|| week.bounds(chrono_tz::UTC).1);
     // Only the sessions these patients are in (wherever they meet), not the organization's week.
     let filter = if patient_ids.len() <= PATIENT_LIST_LIMIT {
-        SessionFilter { any_patient: Some(patient_ids.clone()), ..Default::default() }
+        SessionFilter { any_patient: Some(patient_ids), ..Default::default() }
     } else {
         SessionFilter::default()
     };
@@ -525,8 +541,6 @@ async fn programs_week(state: &AppState, ctx: &Ctx, programs: Vec<Program>, week
     let att = state.store.attendance_between(org, from, to, &filter).await?;
     let current = current_attendance(&att);
     let services = state.store.service_types(org).await?;
-    let names: HashMap<PatientId, PatientSummary> =
-        state.store.patient_summaries(org, &patient_ids).await?.into_iter().map(|n| (n.id, n)).collect();
     // Each patient's sessions and attendance, so a ledger looks only at its own.
     let mut by_patient: HashMap<PatientId, (Vec<&Session>, Vec<&Attendance>)> = HashMap::new();
     for s in &sessions {
@@ -538,23 +552,21 @@ async fn programs_week(state: &AppState, ctx: &Ctx, programs: Vec<Program>, week
         by_patient.entry(a.patient_id).or_default().1.push(a);
     }
     let empty = (Vec::new(), Vec::new());
-    let mut out: Vec<ProgramWeek> = Vec::with_capacity(programs.len());
+    let mut out: Vec<ProgramLedgers> = Vec::with_capacity(programs.len());
     let mut total = 0;
     for program in programs {
         let Some(site) = sites.iter().find(|s| s.id == program.site_id).cloned() else { continue };
-        let mut rows: Vec<(Episode, PatientSummary, WeekLedger)> = episodes
+        let mut rows: Vec<(Episode, WeekLedger)> = episodes
             .iter()
             .filter(|e| e.program_id == program.id)
-            .filter_map(|e| {
-                let name = names.get(&e.patient_id)?.clone();
+            .map(|e| {
                 let (own, own_att) = by_patient.get(&e.patient_id).unwrap_or(&empty);
-                let l = weekly_ledger(e, &program, week, own, &services, own_att);
-                Some((e.clone(), name, l))
+                (e.clone(), weekly_ledger(e, &program, week, own, &services, own_att))
             })
             .collect();
-        rows.sort_by(|a, b| a.2.status.cmp(&b.2.status).reverse().then(a.1.name.cmp(&b.1.name)));
+        rows.sort_by(|a, b| a.1.status.cmp(&b.1.status).reverse());
         total += rows.len();
-        out.push(ProgramWeek { program, site, week, rows });
+        out.push(ProgramLedgers { program, site, week, rows });
     }
     let ev = event(ctx, Action::ViewPatientDemographics, AuditAction::Read, "program_hours", None)
         .detail(&format!("week={week} programs={} patients={total}", out.len()));
