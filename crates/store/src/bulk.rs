@@ -142,6 +142,11 @@ impl SqlStore {
             // Index pages of big tables stay in memory while loading (256 MB at most).
             self.q();
             sqlx::query("PRAGMA cache_size = -262144").execute(&mut *tx).await.map_err(db_err)?;
+        } else {
+            // The load's commit need not wait for its WAL flush: a crash can lose the last
+            // loads, never half of one (the generator is rerun into a fresh database anyway).
+            self.q();
+            sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await.map_err(db_err)?;
         }
         Ok(BulkLoad { store: self.clone(), tx, buffers: vec![Vec::new(); Table::ALL.len()], rows: 0 })
     }
