@@ -87,6 +87,8 @@ pub trait Store:
 
     // Sessions
     async fn session(&self, id_hash: &str) -> Result<Option<StaffSession>>;
+    /// The session with its user and whether the organization is the demo, in one read.
+    async fn session_user(&self, id_hash: &str) -> Result<Option<(StaffSession, User, bool)>>;
     async fn touch_session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<()>;
     async fn set_pending_totp(&self, id_hash: &str, secret: Option<&str>) -> Result<()>;
     /// Replaces one session by another (a new id at each privilege change), in one transaction.

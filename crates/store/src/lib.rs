@@ -250,6 +250,9 @@ mod store_impl {
         async fn session(&self, id_hash: &str) -> Result<Option<StaffSession>> {
             self.get_session(id_hash).await
         }
+        async fn session_user(&self, id_hash: &str) -> Result<Option<(StaffSession, User, bool)>> {
+            self.get_session_user(id_hash).await
+        }
         async fn touch_session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<()> {
             self.touch(id_hash, now).await
         }

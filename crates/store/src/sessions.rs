@@ -69,6 +69,23 @@ impl SqlStore {
         r.as_ref().map(session).transpose()
     }
 
+    /// A session with its user and whether the user's organization is the demo: one statement
+    /// for what every signed-in page needs first.
+    pub(crate) async fn get_session_user(&self, id_hash: &str) -> Result<Option<(StaffSession, User, bool)>> {
+        self.q();
+        let r = sqlx::query(crate::sql(format!(
+            "SELECT s.id_hash, s.user_id, s.stage, s.csrf_token, s.created_at, s.last_seen_at, s.pending_totp_secret, {USER_COLUMNS}, \
+             o.is_demo FROM staff_sessions s JOIN users u ON u.id = s.user_id JOIN organizations o ON o.id = u.organization_id \
+             WHERE s.id_hash = $1"
+        )))
+        .bind(id_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let Some(r) = r else { return Ok(None) };
+        Ok(Some((session(&r)?, user(&r)?, r.flag("is_demo")?)))
+    }
+
     pub(crate) async fn touch(&self, id_hash: &str, now: DateTime<Utc>) -> Result<()> {
         self.q();
         sqlx::query("UPDATE staff_sessions SET last_seen_at = $1 WHERE id_hash = $2")
