@@ -17,6 +17,8 @@ use tokio::sync::oneshot;
 /// or a row lock (PostgreSQL), so concurrent writers, even on several app servers, extend the
 /// chain one at a time. Call it first in a write transaction.
 pub(crate) async fn append(store: &SqlStore, conn: &mut AnyConnection, e: &AuditEvent) -> Result<()> {
+    // A write follows: cached reference data may be about to change.
+    store.reference_cache.invalidate();
     store.q_n(3);
     let head: AnyRow =
         sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash").fetch_one(&mut *conn).await.map_err(db_err)?;

@@ -284,6 +284,7 @@ impl BulkLoad {
         }
         self.store.q();
         self.tx.commit().await.map_err(db_err)?;
+        self.store.reference_cache.invalidate();
         Ok(self.rows)
     }
 

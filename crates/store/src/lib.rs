@@ -9,6 +9,7 @@
 
 mod audit;
 pub mod bulk;
+mod cache;
 mod measurement;
 mod patients;
 mod plans;
@@ -52,6 +53,7 @@ pub struct SqlStore {
     pub(crate) engine: Engine,
     queries: Arc<AtomicU64>,
     audit_queue: Arc<audit::AuditQueue>,
+    reference_cache: Arc<cache::ReferenceCache>,
 }
 
 /// Maps a storage error to the domain's opaque internal error (details go to the log only).
@@ -97,7 +99,7 @@ impl SqlStore {
             .connect(&url)
             .await
             .map_err(db_err)?;
-        Ok(Self { pool, engine, queries: Arc::new(AtomicU64::new(0)), audit_queue: Arc::default() })
+        Ok(Self { pool, engine, queries: Arc::new(AtomicU64::new(0)), audit_queue: Arc::default(), reference_cache: Arc::default() })
     }
 
     /// Applies the engine's migrations (idempotent).

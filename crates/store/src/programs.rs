@@ -260,26 +260,32 @@ impl ProgramStore for SqlStore {
     }
 
     async fn rooms(&self, org: OrganizationId) -> Result<Vec<Room>> {
-        self.q();
-        let rows = sqlx::query("SELECT id, site_id, name, kind, capacity, notes FROM rooms WHERE organization_id = $1 ORDER BY name")
+        self.reference("rooms", org.to_string(), || async move {
+            self.q();
+            let rows = sqlx::query("SELECT id, site_id, name, kind, capacity, notes FROM rooms WHERE organization_id = $1 ORDER BY name")
+                .bind(org.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+            rows.iter().map(room).collect()
+        })
+        .await
+    }
+
+    async fn service_types(&self, org: OrganizationId) -> Result<Vec<ServiceType>> {
+        self.reference("service_types", org.to_string(), || async move {
+            self.q();
+            let rows = sqlx::query(
+                "SELECT id, organization_id, code, name, default_minutes, counts_toward_hours, is_group, family_allowed, billing_codes, permitted \
+                 FROM service_types WHERE organization_id = $1 ORDER BY name",
+            )
             .bind(org.to_string())
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
-        rows.iter().map(room).collect()
-    }
-
-    async fn service_types(&self, org: OrganizationId) -> Result<Vec<ServiceType>> {
-        self.q();
-        let rows = sqlx::query(
-            "SELECT id, organization_id, code, name, default_minutes, counts_toward_hours, is_group, family_allowed, billing_codes, permitted \
-             FROM service_types WHERE organization_id = $1 ORDER BY name",
-        )
-        .bind(org.to_string())
-        .fetch_all(&self.pool)
+            rows.iter().map(service_type).collect()
+        })
         .await
-        .map_err(db_err)?;
-        rows.iter().map(service_type).collect()
     }
 
     async fn create_program(&self, org: OrganizationId, p: NewProgram, mut audit: AuditEvent) -> Result<Program> {
@@ -296,13 +302,16 @@ impl ProgramStore for SqlStore {
     }
 
     async fn programs(&self, org: OrganizationId) -> Result<Vec<Program>> {
-        self.q();
-        let rows = sqlx::query(sql(format!("SELECT {PROGRAM_COLUMNS} FROM programs WHERE organization_id = $1 ORDER BY name")))
-            .bind(org.to_string())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        rows.iter().map(program).collect()
+        self.reference("programs", org.to_string(), || async move {
+            self.q();
+            let rows = sqlx::query(sql(format!("SELECT {PROGRAM_COLUMNS} FROM programs WHERE organization_id = $1 ORDER BY name")))
+                .bind(org.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+            rows.iter().map(program).collect()
+        })
+        .await
     }
 
     async fn program(&self, org: OrganizationId, id: ProgramId) -> Result<Program> {
@@ -425,32 +434,35 @@ impl ProgramStore for SqlStore {
     }
 
     async fn tracks(&self, org: OrganizationId, program: Option<ProgramId>) -> Result<Vec<Track>> {
-        self.q();
-        let rows = sqlx::query("SELECT id, program_id, name, delivery_mode FROM tracks WHERE organization_id = $1 ORDER BY name")
-            .bind(org.to_string())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        let mut tracks = Vec::new();
-        for r in &rows {
-            let t = Track {
-                id: r.parsed("id")?,
-                program_id: r.parsed("program_id")?,
-                name: r.text("name")?,
-                delivery_mode: DeliveryMode::parse(&r.text("delivery_mode")?)?,
-                template: Vec::new(),
-            };
-            if program.is_none_or(|p| p == t.program_id) {
-                tracks.push(t);
+        self.reference("tracks", format!("{org}/{program:?}"), || async move {
+            self.q();
+            let rows = sqlx::query("SELECT id, program_id, name, delivery_mode FROM tracks WHERE organization_id = $1 ORDER BY name")
+                .bind(org.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+            let mut tracks = Vec::new();
+            for r in &rows {
+                let t = Track {
+                    id: r.parsed("id")?,
+                    program_id: r.parsed("program_id")?,
+                    name: r.text("name")?,
+                    delivery_mode: DeliveryMode::parse(&r.text("delivery_mode")?)?,
+                    template: Vec::new(),
+                };
+                if program.is_none_or(|p| p == t.program_id) {
+                    tracks.push(t);
+                }
             }
-        }
-        let ids: Vec<TrackId> = tracks.iter().map(|t| t.id).collect();
-        for (track, s) in self.templates_for(org, &ids).await? {
-            if let Some(t) = tracks.iter_mut().find(|t| t.id == track) {
-                t.template.push(s);
+            let ids: Vec<TrackId> = tracks.iter().map(|t| t.id).collect();
+            for (track, s) in self.templates_for(org, &ids).await? {
+                if let Some(t) = tracks.iter_mut().find(|t| t.id == track) {
+                    t.template.push(s);
+                }
             }
-        }
-        Ok(tracks)
+            Ok(tracks)
+        })
+        .await
     }
 
     async fn track(&self, org: OrganizationId, id: TrackId) -> Result<Track> {

@@ -55,13 +55,16 @@ impl SqlStore {
     }
 
     pub(crate) async fn get_organization(&self, id: OrganizationId) -> Result<Organization> {
-        self.q();
-        let r = sqlx::query("SELECT id, name, slug, is_demo FROM organizations WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
-        r.as_ref().map(organization).transpose()?.ok_or(DomainError::NotFound("organization"))
+        self.reference("organization", id.to_string(), || async move {
+            self.q();
+            let r = sqlx::query("SELECT id, name, slug, is_demo FROM organizations WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+            r.as_ref().map(organization).transpose()?.ok_or(DomainError::NotFound("organization"))
+        })
+        .await
     }
 
     pub(crate) async fn find_organization(&self, slug: &str) -> Result<Option<Organization>> {
@@ -108,13 +111,16 @@ impl SqlStore {
     }
 
     pub(crate) async fn list_sites(&self, org: OrganizationId) -> Result<Vec<Site>> {
-        self.q();
-        let rows = sqlx::query(crate::sql(format!("SELECT {SITE_COLUMNS} FROM sites WHERE organization_id = $1 ORDER BY name")))
-            .bind(org.to_string())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        rows.iter().map(site).collect()
+        self.reference("sites", org.to_string(), || async move {
+            self.q();
+            let rows = sqlx::query(crate::sql(format!("SELECT {SITE_COLUMNS} FROM sites WHERE organization_id = $1 ORDER BY name")))
+                .bind(org.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+            rows.iter().map(site).collect()
+        })
+        .await
     }
 
     pub(crate) async fn get_site(&self, org: OrganizationId, id: SiteId) -> Result<Site> {

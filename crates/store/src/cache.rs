@@ -1,0 +1,68 @@
+//! A short-lived, per-process cache of an organization's reference data: sites, rooms, service
+//! types, programs and tracks, which nearly every page reads and staff change rarely.
+//!
+//! Any write through this store empties it (every write transaction starts with
+//! `audit::append`, which moves the generation on; bulk loads do so when they commit), so a
+//! process sees its own writes at once. Another app server's writes are seen within
+//! [`REFERENCE_TTL`]. No patient data is cached.
+use crate::SqlStore;
+use openiop_domain::Result;
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long another server's change to reference data may go unseen here.
+pub(crate) const REFERENCE_TTL: Duration = Duration::from_secs(2);
+
+struct Entry {
+    loaded: Instant,
+    generation: u64,
+    value: Arc<dyn Any + Send + Sync>,
+}
+
+#[derive(Default)]
+pub(crate) struct ReferenceCache {
+    generation: AtomicU64,
+    entries: Mutex<HashMap<(&'static str, String), Entry>>,
+}
+
+impl ReferenceCache {
+    /// Forgets everything (a write happened or is about to commit).
+    pub(crate) fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+impl SqlStore {
+    /// The cached value of `kind` for `key`, or `load`'s, remembered if no write moved the
+    /// generation while it loaded.
+    pub(crate) async fn reference<T, F, Fut>(&self, kind: &'static str, key: String, load: F) -> Result<T>
+    where
+        T: Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let cache = &self.reference_cache;
+        let generation = cache.generation.load(Ordering::SeqCst);
+        let hit = {
+            let entries = cache.entries.lock().unwrap_or_else(|p| p.into_inner());
+            entries
+                .get(&(kind, key.clone()))
+                .filter(|e| e.generation == generation && e.loaded.elapsed() < REFERENCE_TTL)
+                .and_then(|e| e.value.downcast_ref::<T>().cloned())
+        };
+        if let Some(v) = hit {
+            return Ok(v);
+        }
+        let loaded = Instant::now();
+        let v = load().await?;
+        if cache.generation.load(Ordering::SeqCst) == generation {
+            let entry = Entry { loaded, generation, value: Arc::new(v.clone()) };
+            cache.entries.lock().unwrap_or_else(|p| p.into_inner()).insert((kind, key), entry);
+        }
+        Ok(v)
+    }
+}
