@@ -182,8 +182,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             println!("OpenIOP listening on http://{} ({} database)", app.addr, app.state.store.engine());
             if a.demo {
                 println!("Demo organization ready. Sign in with any of these (password {}):", crate::pages::auth::DEMO_PASSWORD);
-                for (email, role) in crate::demo::logins() {
-                    println!("  {email:<32} {role}");
+                for (email, role) in crate::demo_gen::logins() {
+                    println!("  {email:<40} {role}");
                 }
             }
             app.run().await?;

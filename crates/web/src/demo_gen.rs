@@ -28,6 +28,15 @@
 //! assessment the same evening, with a safety plan; one or two per site still open), and
 //! follow-ups at 30 and 90 days.
 //!
+//! So that `openiop serve --demo` (the small size, seed 1) shows every feature whatever the
+//! anchor day, some things are fixed rather than drawn: the first site's staff sign in as their
+//! role (director@, clinician@, associate@, prescriber@, nurse@, frontdesk@, biller@, ur@,
+//! auditor@, admin@ `<slug>.example.org`, see [`logins`]), two of its licences lapse within 60
+//! days and one awaits verification; referrals cycle through every stage; every site has one
+//! patient in PHP today while the payer still authorizes IOP, one who completed treatment half a
+//! year ago (a flag assessed early, both follow-ups answered) and one reliably getting worse; and
+//! some consents were revoked or have expired.
+//!
 //! At `operator` size notes cover the last 6 weeks only (about 97,000 instead of some 830,000
 //! for the year): with them, plans and risk flags the operator dataset took 113 s on SQLite
 //! against 106 s without (+7 %, side by side on a shared two-core machine); 8 weeks of notes
@@ -37,6 +46,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 use openiop_domain::Store;
 use openiop_domain::audit::{AuditAction, AuditEvent, timestamp_text};
+use openiop_domain::auth::Role;
 use openiop_domain::ids::UserId;
 use openiop_domain::measurement::care::{MeasurementSettings, ResultContext, StoredScore};
 use openiop_domain::measurement::{InstrumentDefinition, RiskFlag, RiskLevel, builtin, score};
@@ -131,6 +141,58 @@ pub async fn run(database_url: &str, a: DemoArgs) -> anyhow::Result<i32> {
     );
     println!("sign in as {} or {} (password {})", r.director_email, r.clinician_email, crate::pages::auth::DEMO_PASSWORD);
     Ok(0)
+}
+
+/// The seed of the demo organization `openiop serve --demo` shows.
+pub const DEMO_SEED: u64 = 1;
+
+/// The slug of the organization generated with `seed` (its programs are `<slug>-<site>-<n>`).
+pub fn slug_of(seed: u64, size: Size) -> String {
+    match size {
+        Size::Small => format!("lakeside-s{seed}"),
+        Size::Operator => format!("harborview-s{seed}"),
+    }
+}
+
+/// The demo organization of `openiop serve --demo`.
+pub fn demo_slug() -> String {
+    slug_of(DEMO_SEED, Size::Small)
+}
+
+/// `openiop serve --demo`: generates the small dataset (seed [`DEMO_SEED`], anchored on `today`)
+/// unless the demo organization exists already, in which case it is left as it is.
+pub async fn ensure_demo(store: &SqlStore, today: NaiveDate) -> anyhow::Result<()> {
+    let slug = demo_slug();
+    if store.organization_by_slug(&slug).await.map_err(|e| anyhow::anyhow!("{e}"))?.is_some() {
+        return Ok(());
+    }
+    match generate(store, DEMO_SEED, Size::Small, today, false).await {
+        Ok(_) => Ok(()),
+        // Another app server generated it at the same moment.
+        Err(_) if store.organization_by_slug(&slug).await.map_err(|e| anyhow::anyhow!("{e}"))?.is_some() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The demo organization's sign-in accounts, one per role: (email, role label). They skip the
+/// second factor (the `mfa_exempt` column; no other account does).
+pub fn logins() -> Vec<(String, String)> {
+    let domain = format!("{}.example.org", demo_slug());
+    [
+        ("director", Role::ClinicalDirector, ""),
+        ("clinician", Role::Clinician, " (supervisor)"),
+        ("associate", Role::Clinician, " (associate, supervised)"),
+        ("prescriber", Role::Prescriber, ""),
+        ("nurse", Role::Nurse, ""),
+        ("frontdesk", Role::FrontDesk, ""),
+        ("biller", Role::Biller, ""),
+        ("ur", Role::UtilizationReviewer, ""),
+        ("auditor", Role::Auditor, ""),
+        ("admin", Role::Admin, ""),
+    ]
+    .into_iter()
+    .map(|(who, role, note)| (format!("{who}@{domain}"), format!("{}{note}", role.label())))
+    .collect()
 }
 
 /// SHA-256 (hex) of the canonical export: every row of the clinical tables, sorted.
@@ -708,6 +770,12 @@ struct Ctx<'a> {
     notes_from: NaiveDate,
     /// Risk flags this site may still leave open (unassessed).
     open_flags_left: usize,
+    /// Open episodes this site may still put in PHP today (payer still authorizing IOP).
+    php_now_left: usize,
+    /// The patient being generated is the site's follow-up story, or its worsening one (see
+    /// [`site`]).
+    follow_up_story: bool,
+    worse_story: bool,
     /// Measurement, risk, plan and note rows, written after the site's schedule (see [`site`]).
     later: Vec<(Table, Vec<V>)>,
     phq9: &'a InstrumentDefinition,
@@ -803,11 +871,11 @@ impl Staff {
 /// Generates a dataset into a database (migrated) and writes one audit entry.
 pub async fn generate(store: &SqlStore, seed: u64, size: Size, today: NaiveDate, progress: bool) -> anyhow::Result<Report> {
     let started = Instant::now();
-    let (name, slug_base, sites, weeks) = match size {
-        Size::Small => ("Lakeside Recovery (demo)", "lakeside", 1usize, 12i64),
-        Size::Operator => ("Harborview Behavioral Health (demo)", "harborview", 160usize, 52i64),
+    let (name, sites, weeks) = match size {
+        Size::Small => ("Lakeside Recovery (demo)", 1usize, 12i64),
+        Size::Operator => ("Harborview Behavioral Health (demo)", 160usize, 52i64),
     };
-    let slug = format!("{slug_base}-s{seed}");
+    let slug = slug_of(seed, size);
     if store.organization_by_slug(&slug).await.map_err(|e| anyhow::anyhow!("{e}"))?.is_some() {
         bail!("organization {slug} already exists: generate into a fresh database or use another seed");
     }
@@ -867,6 +935,7 @@ pub async fn generate(store: &SqlStore, seed: u64, size: Size, today: NaiveDate,
         (rng.id(created), format!("admin@{domain}"), "Sam Okoro", "admin"),
         (rng.id(created), format!("auditor@{domain}"), "Ruth Bellamy", "auditor"),
         (rng.id(created), format!("biller@{domain}"), "Tom Alvarez", "biller"),
+        (rng.id(created), format!("ur@{domain}"), "Maya Castillo", "utilization_reviewer"),
     ] {
         push(
             &mut load,
@@ -900,6 +969,9 @@ pub async fn generate(store: &SqlStore, seed: u64, size: Size, today: NaiveDate,
             Size::Operator => today - Duration::weeks(6),
         },
         open_flags_left: 0,
+        php_now_left: 0,
+        follow_up_story: false,
+        worse_story: false,
         later: Vec::new(),
         phq9: &phq9,
         gad7: &gad7,
@@ -912,6 +984,7 @@ pub async fn generate(store: &SqlStore, seed: u64, size: Size, today: NaiveDate,
         let mut rng = Rng::new(seed, 1 + s as u64);
         let mut load = store.bulk_load().await.map_err(|e| anyhow::anyhow!("{e}"))?;
         ctx.open_flags_left = if size == Size::Small { 2 } else { 1 };
+        ctx.php_now_left = 1;
         site(&mut ctx, &mut load, &mut rng, s, size, &hash).await?;
         if s + 1 == sites {
             push(&mut load, Table::OrgCounters, vec![org.clone().into(), "mrn".into(), ctx.mrn.into()]).await?;
@@ -1004,8 +1077,13 @@ async fn site(ctx: &mut Ctx<'_>, load: &mut BulkLoad, rng: &mut Rng, index: usiz
         let id = rng.id(opened);
         let first = *rng.pick(FIRST);
         let last = *rng.pick(LAST);
+        let role_email = |r: &str| format!("{r}@{}", ctx.domain);
         let (role, email) = match c {
-            0 if index == 0 => ("clinician", format!("clinician@{}", ctx.domain)),
+            // The first site's staff sign in as their role (the demo logins).
+            0 if index == 0 => ("clinician", role_email("clinician")),
+            c if index == 0 && c == n_clinicians - 1 => ("clinician", role_email("associate")),
+            c if index == 0 && c == n_clinicians => ("prescriber", role_email("prescriber")),
+            c if index == 0 && c == n_clinicians + 1 => ("front_desk", role_email("frontdesk")),
             c if c == n_clinicians => {
                 ("prescriber", format!("{}.{}.{index}.{c}@{}", first.to_lowercase(), last.to_lowercase(), ctx.domain))
             }
@@ -1063,9 +1141,16 @@ async fn site(ctx: &mut Ctx<'_>, load: &mut BulkLoad, rng: &mut Rng, index: usiz
         )
         .await?;
         // A few licences expire within weeks: the director's home page lists them.
-        let expires_in = if rng.chance(0.06) { rng.range(5, 45) } else { rng.range(120, 900) };
+        // On the first site two licences lapse within 60 days and one awaits verification.
+        let expires_in = match (index, c) {
+            (0, 1) => 45,
+            (0, c) if c == n_clinicians => 52,
+            (0, _) => rng.range(120, 900),
+            _ if rng.chance(0.06) => rng.range(5, 45),
+            _ => rng.range(120, 900),
+        };
         let issued = ctx.today - Duration::days(rng.range(400, 4000));
-        let verified = rng.chance(0.9);
+        let verified = if index == 0 { c != 2 } else { rng.chance(0.9) };
         push(
             load,
             Table::Credentials,
@@ -1093,6 +1178,50 @@ async fn site(ctx: &mut Ctx<'_>, load: &mut BulkLoad, rng: &mut Rng, index: usiz
     clinicians.truncate(n_clinicians);
     names.truncate(n_clinicians);
     let staff = Staff { ids: clinicians.clone(), names, associate: n_clinicians - 1, prescriber };
+    if index == 0 {
+        // The first site's nurse (medications, vitals, drug screens).
+        let id = rng.id(opened);
+        let user = vec![
+            id.clone().into(),
+            org.clone().into(),
+            format!("nurse@{}", ctx.domain).into(),
+            "Owen Brooks".into(),
+            "nurse".into(),
+            scope.clone().into(),
+            hash.into(),
+            true.into(),
+            ts_on(opened, 9).into(),
+        ];
+        push(load, Table::Users, user).await?;
+        let availability = "mon 12:00-21:00\ntue 12:00-21:00\nwed 12:00-21:00\nthu 12:00-21:00";
+        let profile = vec![
+            id.clone().into(),
+            org.clone().into(),
+            "Registered nurse".into(),
+            false.into(),
+            0i64.into(),
+            "psychoeducation".into(),
+            availability.into(),
+            30i64.into(),
+            None::<String>.into(),
+        ];
+        push(load, Table::StaffProfiles, profile).await?;
+        let credential = vec![
+            rng.id(opened).into(),
+            org.clone().into(),
+            id.into(),
+            "RN".into(),
+            format!("RN{:06}", rng.range(1000, 999_999)).into(),
+            state.into(),
+            format!("{state} Board of Nursing").into(),
+            day(ctx.today - Duration::days(2200)).into(),
+            day(ctx.today + Duration::days(400)).into(),
+            "verified".into(),
+            Some(ctx.director.clone()).into(),
+            Some(ts_on(opened, 10)).into(),
+        ];
+        push(load, Table::Credentials, credential).await?;
+    }
 
     // Programs and tracks.
     let focus = ["co_occurring", "substance_use", "mental_health"][index % 3];
@@ -1223,16 +1352,27 @@ async fn site(ctx: &mut Ctx<'_>, load: &mut BulkLoad, rng: &mut Rng, index: usiz
             (Size::Operator, Kind::Adolescent) => rng.range(44, 56),
         };
         let program_tracks: Vec<usize> = tracks.iter().enumerate().filter(|(_, t)| t.program == pi).map(|(i, _)| i).collect();
-        for _ in 0..count {
-            let admitted = ctx.start - Duration::weeks(lead) + Duration::days(rng.range(0, span_days - 1));
+        for n in 0..count {
+            let mut admitted = ctx.start - Duration::weeks(lead) + Duration::days(rng.range(0, span_days - 1));
+            // The site's first patient completed treatment half a year ago and answered both
+            // follow-ups (so a small dataset has a 90-day follow-up too).
+            ctx.follow_up_story = pi == 0 && n == 0;
+            if ctx.follow_up_story {
+                admitted = ctx.today - Duration::days(200);
+            }
+            // The second is getting worse, six weeks in (a reliable deterioration to review).
+            ctx.worse_story = pi == 0 && n == 1;
+            if ctx.worse_story {
+                admitted = ctx.today - Duration::days(45);
+            }
             let track = *rng.pick(&program_tracks);
             let e =
                 patient_and_episode(ctx, load, rng, &site_id, (city, state, zip), p, pi, &tracks[track], track, admitted, &staff).await?;
             episodes.push(e);
         }
-        // Referrals still in the pipeline.
-        for _ in 0..(count / 12).max(2) {
-            pending_referral(ctx, load, rng, &site_id, (city, state, zip), p).await?;
+        // Referrals still in the pipeline, at every stage.
+        for i in 0..(count / 12).max(4) {
+            pending_referral(ctx, load, rng, &site_id, (city, state, zip), p, i).await?;
         }
     }
 
@@ -1816,20 +1956,22 @@ async fn patient_and_episode(
 
     // The course of care.
     let course = [Course::Improves, Course::Flat, Course::Deteriorates][rng.weighted(&[0.65, 0.25, 0.10])];
-    let (kind, los) = match course {
+    let (course, kind, los) = match course {
+        _ if ctx.follow_up_story => (Course::Improves, DischargeKind::Completed, 63),
+        _ if ctx.worse_story => (Course::Deteriorates, DischargeKind::Transferred, 70),
         Course::Improves => match rng.weighted(&[0.8, 0.12, 0.08]) {
-            0 => (DischargeKind::Completed, rng.range(49, 91)),
-            1 => (DischargeKind::AgainstAdvice, rng.range(10, 40)),
-            _ => (DischargeKind::Administrative, rng.range(20, 50)),
+            0 => (course, DischargeKind::Completed, rng.range(49, 91)),
+            1 => (course, DischargeKind::AgainstAdvice, rng.range(10, 40)),
+            _ => (course, DischargeKind::Administrative, rng.range(20, 50)),
         },
         Course::Flat => match rng.weighted(&[0.4, 0.4, 0.2]) {
-            0 => (DischargeKind::Completed, rng.range(56, 90)),
-            1 => (DischargeKind::AgainstAdvice, rng.range(10, 40)),
-            _ => (DischargeKind::Administrative, rng.range(20, 50)),
+            0 => (course, DischargeKind::Completed, rng.range(56, 90)),
+            1 => (course, DischargeKind::AgainstAdvice, rng.range(10, 40)),
+            _ => (course, DischargeKind::Administrative, rng.range(20, 50)),
         },
         Course::Deteriorates => match rng.weighted(&[0.6, 0.4]) {
-            0 => (DischargeKind::Transferred, rng.range(15, 45)),
-            _ => (DischargeKind::AgainstAdvice, rng.range(10, 35)),
+            0 => (course, DischargeKind::Transferred, rng.range(15, 45)),
+            _ => (course, DischargeKind::AgainstAdvice, rng.range(10, 35)),
         },
     };
     let planned_end = admitted + Duration::days(los);
@@ -1938,7 +2080,15 @@ async fn patient_and_episode(
     let php_from = admitted + Duration::days(rng.range(10, 28));
     let php_to = php_from + Duration::days(rng.range(6, 13));
     let stepped_up = step_up && php_to < end.unwrap_or(ctx.today);
-    if stepped_up {
+    // One open episode per site is in PHP right now while the payer still authorizes IOP.
+    let php_now = (end.is_none() && days_in >= 21 && status == "active" && !stepped_up && ctx.php_now_left > 0)
+        .then(|| ctx.today - Duration::days(3));
+    if let Some(from) = php_now {
+        ctx.php_now_left -= 1;
+        spans.push(("clinical", iop.clone(), admitted, Some(from - Duration::days(1)), "Admission"));
+        spans.push(("clinical", LevelOfCare::php(), from, None, "Worsening symptoms; daily structure while the payer reviews"));
+        spans.push(("authorized", iop.clone(), admitted, None, "Initial authorization (PHP requested; concurrent review pending)"));
+    } else if stepped_up {
         let php = LevelOfCare::php();
         spans.push(("clinical", iop.clone(), admitted, Some(php_from - Duration::days(1)), "Admission"));
         spans.push(("clinical", php.clone(), php_from, Some(php_to - Duration::days(1)), "Worsening symptoms; daily structure for a week"));
@@ -1996,12 +2146,59 @@ async fn patient_and_episode(
         ],
     )
     .await?;
+    // Part 2 consents beyond the payer's: now and then one to the family that the patient later
+    // revoked, or one to primary care that has expired.
+    let revoke_on = admitted + Duration::days(rng.range(5, 20));
+    let expires_on = admitted + Duration::days(30);
+    let extra = match ctx.report.episodes % 8 {
+        3 if revoke_on < ctx.today => Some(("family", Some(revoke_on), None)),
+        6 if expires_on < ctx.today => Some(("primary care", None, Some(expires_on))),
+        _ => None,
+    };
+    if let Some((to, revoked, expires)) = extra {
+        let family = to == "family";
+        let recipients = if family {
+            format!("{} (family)", details.emergency_contact.as_ref().map(|c| c.name.as_str()).unwrap_or("Family member"))
+        } else {
+            "Family Health Partners (primary care)".to_string()
+        };
+        push(
+            load,
+            Table::Consents,
+            vec![
+                rng.id(admitted).into(),
+                org.clone().into(),
+                patient.clone().into(),
+                recipients.into(),
+                (if family { "Family involvement in treatment" } else { "Care coordination with primary care" }).into(),
+                (if family { "Attendance and general progress" } else { "Diagnoses, medications and the discharge plan" }).into(),
+                expires.map(day).into(),
+                (if family { "End of treatment" } else { "" }).into(),
+                details.display_name().into(),
+                day(admitted).into(),
+                None::<String>.into(),
+                revoked.map(day).into(),
+                (if family { details.display_name() } else { String::new() }).into(),
+                (if family { "Asked in writing to stop sharing with family" } else { "" }).into(),
+                ts_on(admitted, 15).into(),
+            ],
+        )
+        .await?;
+    }
 
     // Measures every two weeks from admission, then follow-ups after a completed discharge.
     let last_day = end.unwrap_or(ctx.today);
     let (phq9, gad7) = (ctx.phq9, ctx.gad7);
     let focus_sub = p.focus == "substance_use";
-    let phq_base = if focus_sub { rng.range(7, 16) } else { rng.range(11, 22) } as f64;
+    let phq_base = if ctx.worse_story {
+        16
+    } else if focus_sub {
+        rng.range(7, 16)
+    } else {
+        rng.range(11, 22)
+    } as f64;
+    let steady = ctx.worse_story;
+    let noise = |rng: &mut Rng| if steady { 0.0 } else { rng.range(-2, 2) as f64 };
     let gad_base = if focus_sub { rng.range(5, 13) } else { rng.range(9, 18) } as f64;
     let gain = rng.range(40, 75) as f64 / 100.0;
     let mut day_n = 0;
@@ -2016,8 +2213,8 @@ async fn patient_and_episode(
             Course::Flat => 1.0,
             Course::Deteriorates => 1.0 + 0.45 * t,
         };
-        let phq = (phq_base * factor + rng.range(-2, 2) as f64).round().clamp(0.0, 26.0);
-        let gad = (gad_base * factor + rng.range(-2, 2) as f64).round().clamp(0.0, 21.0);
+        let phq = (phq_base * factor + noise(rng)).round().clamp(0.0, 26.0);
+        let gad = (gad_base * factor + noise(rng)).round().clamp(0.0, 21.0);
         last = (phq, gad);
         // PHQ-9 item 9 now and then above 0, more often as things get worse; the latest answer
         // of a few open episodes raises a flag nobody has assessed yet.
@@ -2026,14 +2223,16 @@ async fn patient_and_episode(
             && latest
             && on >= ctx.today - Duration::days(10)
             && ctx.open_flags_left > 0
-            && (course == Course::Deteriorates || rng.chance(0.35));
+            && (course == Course::Deteriorates || rng.chance(0.6));
         let p9 = match course {
             Course::Deteriorates if t >= 0.3 => 0.3,
             Course::Flat => 0.03,
             Course::Improves if t < 0.3 => 0.02,
             _ => 0.0,
         };
-        let item9 = if keep_open || rng.chance(p9) { rng.range(1, 2) as i32 } else { 0 };
+        // The follow-up story's second PHQ-9 raised a flag that was assessed and cleared.
+        let story = ctx.follow_up_story && day_n == 14;
+        let item9 = if keep_open || story || rng.chance(p9) { rng.range(1, 2) as i32 } else { 0 };
         let (result_id, flag) = result(ctx, rng, &patient, &episode, &p.id, phq9, phq as i32, item9, on, ResultContext::Treatment)?;
         if let Some(flag) = flag {
             if keep_open {
@@ -2050,7 +2249,7 @@ async fn patient_and_episode(
     {
         for (days, p_answer) in [(30u32, 0.6), (90, 0.45)] {
             let on = d + Duration::days(i64::from(days));
-            if on <= ctx.today && rng.chance(p_answer) {
+            if on <= ctx.today && (rng.chance(p_answer) || ctx.follow_up_story) {
                 let drift = if rng.chance(0.15) { rng.range(3, 7) } else { rng.range(-2, 2) } as f64;
                 let phq = (last.0 + drift).clamp(0.0, 26.0) as i32;
                 result(ctx, rng, &patient, &episode, &p.id, phq9, phq, 0, on, ResultContext::FollowUp { days })?;
@@ -2078,7 +2277,7 @@ async fn patient_and_episode(
         admitted,
         end,
         first: has_plan.then_some(first_plan),
-        php_from: stepped_up.then_some(php_from),
+        php_from: php_now.or(stepped_up.then_some(php_from)),
         course,
         clinician,
     };
@@ -2524,6 +2723,7 @@ fn plan(ctx: &mut Ctx<'_>, rng: &mut Rng, staff: &Staff, i: &PlanInput<'_>) -> a
 }
 
 /// A referral still in the pipeline (no patient record yet).
+#[allow(clippy::too_many_arguments)]
 async fn pending_referral(
     ctx: &mut Ctx<'_>,
     load: &mut BulkLoad,
@@ -2531,16 +2731,18 @@ async fn pending_referral(
     site: &str,
     place: (&str, &str, &str),
     p: &Program,
+    i: i64,
 ) -> anyhow::Result<()> {
     let received = ctx.today - Duration::days(rng.range(0, 20));
     let shape = if p.kind == Kind::Adolescent { &AFTER_SCHOOL } else { &EVENING };
     let details = person(rng, p.kind, received, place, shape)?;
-    let (status, why) = *rng.pick(&[
+    let stages = [
         ("new", ""),
         ("screening", "Intake call booked"),
         ("waitlisted", "Evening track full; waiting for an opening"),
         ("declined", "Needs a higher level of care (medically managed withdrawal)"),
-    ]);
+    ];
+    let (status, why) = stages[i as usize % stages.len()];
     let contact = ReferringContact {
         name: format!("{} {}", rng.pick(FIRST), rng.pick(LAST)),
         organization: "Family Health Partners".into(),

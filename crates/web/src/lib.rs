@@ -4,11 +4,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
-pub mod demo;
 pub mod demo_gen;
-pub mod demo_measurement;
-pub mod demo_plans;
-pub mod demo_schedule;
 pub mod error;
 pub mod ical;
 pub mod pages;

@@ -19,16 +19,13 @@ use std::sync::Arc;
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let store = SqlStore::connect(&config.database_url).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     store.migrate().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    if config.demo {
+        // The generated small dataset, anchored on today (the configured clock in tests).
+        let today = config.clock.unwrap_or_else(chrono::Utc::now).date_naive();
+        crate::demo_gen::ensure_demo(&store, today).await.map_err(|e| anyhow::anyhow!("creating demo data: {e}"))?;
+    }
     let store: Arc<dyn Store> = Arc::new(store);
-    let demo = config.demo;
-    if demo {
-        crate::demo::ensure_demo(store.as_ref()).await.map_err(|e| anyhow::anyhow!("creating demo data: {e}"))?;
-    }
-    let state = AppState { store, config: Arc::new(config), metrics: Arc::new(Metrics::default()) };
-    if demo {
-        crate::demo_schedule::ensure_demo_schedule(&state).await.map_err(|e| anyhow::anyhow!("creating the demo schedule: {e}"))?;
-    }
-    Ok(state)
+    Ok(AppState { store, config: Arc::new(config), metrics: Arc::new(Metrics::default()) })
 }
 
 async fn healthz() -> &'static str {

@@ -95,7 +95,7 @@ async fn an_idle_session_ends_by_itself() {
         return;
     };
     t.open("/login").await;
-    t.fill("email", "director@demo.openiop.org").await;
+    t.fill("email", &format!("director@{}.example.org", openiop_web::demo_gen::demo_slug())).await;
     t.fill("password", openiop_web::pages::auth::DEMO_PASSWORD).await;
     t.enter("password").await;
     t.expect_path("/").await;

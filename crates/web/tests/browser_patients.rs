@@ -64,14 +64,20 @@ async fn sign_in(t: &BrowserTest, email: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn front_desk_refers_a_residential_step_down_and_a_clinician_admits_it() {
     let Some(t) = BrowserTest::start(|c| c.demo = true).await else { return };
+    let slug = openiop_web::demo_gen::demo_slug();
+    let store = t.state.store.as_ref();
+    let org = store.organization_by_slug(&slug).await.unwrap().expect("the demo organization");
+    let program = store.programs(org.id).await.unwrap().remove(0).name;
+    let waiting = store.referrals(org.id).await.unwrap().into_iter().find(|r| r.patient_id.is_none()).expect("a referral in the pipeline");
+    let clinician = store.user_credentials(&format!("clinician@{slug}.example.org")).await.unwrap().unwrap().user.name;
 
     // The front desk records the referral from the residential program.
-    sign_in(&t, "frontdesk@demo.openiop.org").await;
+    sign_in(&t, &format!("frontdesk@{slug}.example.org")).await;
     t.click("nav a[href='/referrals']").await;
     t.expect_h1("Referrals").await;
-    expect_text(&t, "table.data th[scope=row]", "Aaliyah Thompson").await;
+    expect_text(&t, "table.data th[scope=row]", &waiting.patient.display_name()).await;
     assert_accessible(&t, "referrals list and form").await;
-    choose(&t, "ref-program_id", "Adult Evening IOP").await;
+    choose(&t, "ref-program_id", &program).await;
     choose(&t, "ref-source", "Residential step-down").await;
     choose(&t, "ref-urgency", "Urgent").await;
     choose(&t, "ref-from_level_code", "ASAM 3.5").await;
@@ -99,13 +105,13 @@ async fn front_desk_refers_a_residential_step_down_and_a_clinician_admits_it() {
     t.expect_path("/login").await;
 
     // A clinician opens it, accepts and admits without retyping.
-    sign_in(&t, "therapist@demo.openiop.org").await;
+    sign_in(&t, &format!("clinician@{slug}.example.org")).await;
     t.open(&referral).await;
     t.expect_h1("Referral: Jordan Whitaker").await;
     assert_accessible(&t, "referral page").await;
-    choose(&t, "accept-program_id", "Adult Evening IOP").await;
-    choose(&t, "accept-track_id", "Adult Evening IOP — Adult evening").await;
-    choose(&t, "accept-primary_clinician_id", "Marcus Lee").await;
+    choose(&t, "accept-program_id", &program).await;
+    choose(&t, "accept-track_id", &format!("{program} — Evening")).await;
+    choose(&t, "accept-primary_clinician_id", &clinician).await;
     choose(&t, "accept-level_code", "ASAM 2.1").await;
     choose(&t, "accept-authorized_level_code", "ASAM 2.1").await;
     t.fill("accept-diagnoses", "F10.20, F41.1").await;
@@ -117,7 +123,7 @@ async fn front_desk_refers_a_residential_step_down_and_a_clinician_admits_it() {
     t.expect_h1("Jordan Whitaker").await;
     assert!(t.path().await.starts_with("/patients/"));
     let header = t.text("#chart-header").await;
-    for part in ["Adult Evening IOP", "ASAM 2.1", "Day 1"] {
+    for part in [program.as_str(), "ASAM 2.1", "Day 1"] {
         assert!(header.contains(part), "{part:?} in {header:?}");
     }
     expect_text(&t, "#line-clinical tbody tr", "step-down from ASAM 3.5").await;

@@ -48,9 +48,14 @@ async fn assert_accessible(t: &BrowserTest, page: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_director_creates_a_program_with_a_weekly_group_and_the_public_sees_it() {
     let Some(t) = BrowserTest::start(|c| c.demo = true).await else { return };
+    let slug = openiop_web::demo_gen::demo_slug();
+    let store = t.state.store.as_ref();
+    let org = store.organization_by_slug(&slug).await.unwrap().expect("the demo organization");
+    let program = store.programs(org.id).await.unwrap().remove(0).name;
+    let clinician = store.user_credentials(&format!("clinician@{slug}.example.org")).await.unwrap().unwrap().user.name;
 
     t.open("/login").await;
-    t.fill("email", "director@demo.openiop.org").await;
+    t.fill("email", &format!("director@{slug}.example.org")).await;
     t.fill("password", openiop_web::pages::auth::DEMO_PASSWORD).await;
     t.enter("password").await;
     t.expect_path("/").await;
@@ -59,14 +64,14 @@ async fn a_director_creates_a_program_with_a_weekly_group_and_the_public_sees_it
     assert_accessible(&t, "director home").await;
     t.screenshot("programs-director-home").await;
 
-    // The programs page lists the demo's three programs and offers the new-program form.
+    // The programs page lists the demo's program and offers the new-program form.
     t.open("/admin/programs").await;
     t.expect_h1("Programs").await;
-    expect_text(&t, "table.data th[scope=row]", "Adult Evening IOP").await;
+    expect_text(&t, "table.data th[scope=row]", &program).await;
     assert_accessible(&t, "programs page").await;
 
     t.fill("name", "Young Adult Evening IOP").await;
-    t.fill("slug", "riverbend-young-adult-evening").await;
+    t.fill("slug", "lakeside-young-adult-evening").await;
     choose(&t, "condition_focus", "Co-occurring").await;
     choose(&t, "population", "Adults").await;
     choose(&t, "level_code", "ASAM 2.1").await;
@@ -86,12 +91,12 @@ async fn a_director_creates_a_program_with_a_weekly_group_and_the_public_sees_it
     t.click("section[aria-labelledby='newtrack-h'] button[type=submit]").await;
     expect_text(&t, "section.card h2", "Young adult evening").await;
 
-    // A recurring group: Tuesday 18:00, three hours, in Group Room B, led by the LCSW.
+    // A recurring group: Tuesday 18:00, three hours, in Group Room B, led by a licensed therapist.
     choose(&t, "svc-1", "Group therapy").await;
     choose(&t, "day-1", "Tuesday").await;
     t.fill("min-1", "180").await;
     choose(&t, "room-1", "Group Room B").await;
-    choose(&t, "lead-1", "Marcus Lee").await;
+    choose(&t, "lead-1", &clinician).await;
     t.fill("topic-1", "Building a recovery network").await;
     choose(&t, "mod-1", "Cognitive behavioral").await;
     scroll_to(&t, "svc-1").await;
@@ -99,7 +104,7 @@ async fn a_director_creates_a_program_with_a_weekly_group_and_the_public_sees_it
     t.click("section.card form.grid-form button[type=submit]").await;
     expect_text(&t, "section.card table.data tbody", "Group therapy").await;
     let row = t.text("section.card table.data tbody tr").await;
-    for part in ["tue", "18:00–21:00", "Group Room B", "Marcus Lee", "Building a recovery network"] {
+    for part in ["tue", "18:00–21:00", "Group Room B", clinician.as_str(), "Building a recovery network"] {
         assert!(row.contains(part), "{part:?} in {row:?}");
     }
     assert!(t.text("section.card").await.contains("3 countable hours per week"));
@@ -108,7 +113,7 @@ async fn a_director_creates_a_program_with_a_weekly_group_and_the_public_sees_it
     t.screenshot("programs-track").await;
 
     // The public profile, without signing in again: the track and its times.
-    t.open("/programs/riverbend-young-adult-evening").await;
+    t.open("/programs/lakeside-young-adult-evening").await;
     t.expect_h1("Young Adult Evening IOP").await;
     expect_text(&t, "article.card h3", "Young adult evening").await;
     expect_text(&t, "article.card li", "Tue 18:00–21:00").await;
@@ -118,7 +123,7 @@ async fn a_director_creates_a_program_with_a_weekly_group_and_the_public_sees_it
     t.screenshot("programs-public-profile").await;
 
     // The organization's directory lists it next to the demo's programs.
-    t.open("/directory/riverbend-demo").await;
+    t.open(&format!("/directory/{slug}")).await;
     expect_text(&t, "table.compare th[scope=row]", "Young Adult Evening IOP").await;
     assert_accessible(&t, "directory").await;
     t.screenshot("programs-directory").await;

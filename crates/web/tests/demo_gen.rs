@@ -49,7 +49,7 @@ async fn same_seed_same_data_on_every_engine() {
         assert!(plans.len() * 10 >= open.len() * 8, "{engine}: {} of {} open episodes have a signed plan", plans.len(), open.len());
         let mut statuses: BTreeMap<&str, usize> = BTreeMap::new();
         let mut groups: BTreeMap<String, Vec<_>> = BTreeMap::new();
-        let (mut open_flags, mut cleared_flags) = (0, 0);
+        let mut open_flags = 0;
         for e in &open {
             let objectives: HashSet<_> = a
                 .plan_versions(org.id, e.id)
@@ -67,7 +67,7 @@ async fn same_seed_same_data_on_every_engine() {
                 }
             }
             for f in a.risk_flags(org.id, e.patient_id).await.expect("flags") {
-                if f.is_open() { open_flags += 1 } else { cleared_flags += 1 }
+                open_flags += usize::from(f.is_open());
             }
         }
         let status = |s: NoteStatus| statuses.get(s.code()).copied().unwrap_or(0);
@@ -76,6 +76,7 @@ async fn same_seed_same_data_on_every_engine() {
         let written: usize = statuses.values().sum();
         assert!(status(NoteStatus::Final) * 10 >= written * 8, "{engine}: most notes are final: {statuses:?}");
         assert!(ra.notes * 10 >= ra.attendance * 9, "{engine}: nearly every attendance has its note");
+        let cleared_flags = lines.iter().filter(|l| l.starts_with("risk_flags\t") && !l.contains("cleared_at=\\N")).count();
         assert!((1..=2).contains(&open_flags) && cleared_flags >= 1, "{engine}: flags open {open_flags}, cleared {cleared_flags}");
         // Individualized sections differ within each group (the similarity check would not stop signing).
         let similar: usize = groups.values().map(|g| similar_pairs(g, 80).len()).sum();

@@ -544,12 +544,11 @@ async fn brute_force(app: &TestApp, token: &str, patients: &[String]) -> BTreeMa
 }
 
 async fn program_outcomes_over_the_demo(engine: &'static str) {
-    let app = TestApp::new(engine).await;
+    let app = TestApp::with_config(engine, |c| c.demo = true).await;
     let store = app.state.store.as_ref();
-    let org = openiop_web::demo::ensure_demo(store).await.unwrap();
-    openiop_web::demo_measurement::ensure_demo_measurement(store, org.id).await.unwrap();
-    openiop_web::demo_measurement::ensure_demo_measurement(store, org.id).await.unwrap();
-    let director = store.user_credentials("director@demo.openiop.org").await.unwrap().unwrap().user;
+    let slug = openiop_web::demo_gen::demo_slug();
+    let org = store.organization_by_slug(&slug).await.unwrap().expect("the demo organization");
+    let director = store.user_credentials(&format!("director@{slug}.example.org")).await.unwrap().unwrap().user;
     let token = app.token(&director).await;
 
     let before = store.query_count();
@@ -619,6 +618,7 @@ async fn program_outcomes_over_the_demo(engine: &'static str) {
 fn close_inner(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => (x.as_f64().unwrap() - y.as_f64().unwrap()).abs() < 1e-9,
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| close_inner(p, q)),
         _ => a == b,
     }
 }
