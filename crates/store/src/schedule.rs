@@ -2,7 +2,7 @@
 use crate::audit::append;
 use crate::rows::{Get, date, parse_date, ts};
 use crate::tenancy::unique_or;
-use crate::{SqlStore, db_err, sql};
+use crate::{Engine, SqlStore, db_err, sql};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use openiop_domain::audit::AuditEvent;
@@ -229,49 +229,43 @@ impl SqlStore {
         filter: &SessionFilter,
     ) -> Result<Vec<Session>> {
         let Some((clause, binds)) = session_clause(org, from, to, one, filter) else { return Ok(Vec::new()) };
-        let run = |q: String| bound(q, &binds);
-        self.q_n(4);
-        let rows = run(format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE {clause} ORDER BY s.starts_at"))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        let mut out = rows.iter().map(session_row).collect::<Result<Vec<_>>>()?;
-        let index: std::collections::HashMap<SessionId, usize> = out.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
-        let leaders =
-            run(format!("SELECT x.session_id, x.user_id FROM session_leaders x JOIN sessions s ON s.id = x.session_id WHERE {clause}"))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_err)?;
-        for r in &leaders {
-            if let Some(i) = index.get(&r.parsed::<SessionId>("session_id")?) {
-                out[*i].leaders.push(r.parsed("user_id")?);
-            }
-        }
-        let parts = run(format!(
-            "SELECT x.session_id, x.patient_id FROM session_participants x JOIN sessions s ON s.id = x.session_id WHERE {clause}"
-        ))
+        // One statement: each session's leaders, participants and family come aggregated into
+        // one text column each, so a week of sessions is one row per session (the database
+        // driver hands rows over one at a time; a few hundred participant rows per page cost
+        // more in hand-offs than the query itself). Only the aggregate's name differs.
+        let agg = match self.engine {
+            Engine::Sqlite => "group_concat",
+            Engine::Postgres => "string_agg",
+        };
+        self.q();
+        let rows = bound(
+            format!(
+                "SELECT {SESSION_COLUMNS}, \
+                 (SELECT {agg}(x.user_id, ',') FROM session_leaders x WHERE x.session_id = s.id) AS leader_ids, \
+                 (SELECT {agg}(x.patient_id, ',') FROM session_participants x WHERE x.session_id = s.id) AS participant_ids, \
+                 (SELECT {agg}(x.patient_id || ':' || x.collateral_id, ',') FROM session_family x WHERE x.session_id = s.id) AS family_ids \
+                 FROM sessions s WHERE {clause} ORDER BY s.starts_at"
+            ),
+            &binds,
+        )
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        for r in &parts {
-            if let Some(i) = index.get(&r.parsed::<SessionId>("session_id")?) {
-                out[*i].participants.push(r.parsed("patient_id")?);
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let mut s = session_row(r)?;
+            let list = |column: &str| -> Result<Vec<String>> {
+                Ok(r.opt_text(column)?.map(|v| v.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect()).unwrap_or_default())
+            };
+            s.leaders = list("leader_ids")?.iter().map(|x| x.parse()).collect::<Result<_>>()?;
+            s.participants = list("participant_ids")?.iter().map(|x| x.parse()).collect::<Result<_>>()?;
+            for pair in list("family_ids")? {
+                let (p, c) = pair.split_once(':').ok_or_else(|| DomainError::internal("session family pair"))?;
+                s.family.push((p.parse()?, c.parse()?));
             }
-        }
-        let fam = run(format!(
-            "SELECT x.session_id, x.patient_id, x.collateral_id FROM session_family x JOIN sessions s ON s.id = x.session_id WHERE {clause}"
-        ))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
-        for r in &fam {
-            if let Some(i) = index.get(&r.parsed::<SessionId>("session_id")?) {
-                out[*i].family.push((r.parsed("patient_id")?, r.parsed("collateral_id")?));
-            }
-        }
-        for s in &mut out {
             s.leaders.sort();
             s.participants.sort();
+            out.push(s);
         }
         Ok(out)
     }
