@@ -292,31 +292,41 @@ fn to_sessions(inst: &Instance, site: &SiteC, st: &State, current: Option<&Solut
         .unwrap_or_default();
     let mut ones: Vec<&state::One> = st.ones.iter().filter(|o| o.alive).collect();
     ones.sort_by_key(|o| (o.day, o.start, o.clin));
-    let mut busy: Vec<[u32; model::DAYS]> = vec![[0; model::DAYS]; site.offices.len()];
-    for o in ones {
-        let clin = inst.clinicians[site.clins[o.clin as usize].gi].id.clone();
-        let dur = DUR[o.typ as usize];
-        let m = site::mask(o.start as u32, dur);
-        let d = o.day as usize;
-        let room = if o.virt {
-            None
-        } else {
-            let want = prev_office.get(&(clin.clone(), o.day as i64, o.start as i64));
-            let idx = site
-                .offices
-                .iter()
-                .position(|&r| Some(&inst.rooms[r].id) == want)
-                .filter(|&k| busy[k][d] & m == 0)
-                .or_else(|| (0..site.offices.len()).find(|&k| busy[k][d] & m == 0));
-            match idx {
-                Some(k) => {
-                    busy[k][d] |= m;
-                    Some(inst.rooms[site.offices[k]].id.clone())
+    let clin_of = |o: &state::One| inst.clinicians[site.clins[o.clin as usize].gi].id.clone();
+    // First the sessions that keep their current office (a valid assignment among themselves),
+    // then the others first-fit; if that leaves one without an office, plain first-fit for all.
+    let colour = |keep_first: bool| -> Option<Vec<Option<usize>>> {
+        let mut busy: Vec<[u32; model::DAYS]> = vec![[0; model::DAYS]; site.offices.len()];
+        let mut got: Vec<Option<usize>> = vec![None; ones.len()];
+        for pass in [true, false] {
+            for (i, o) in ones.iter().enumerate() {
+                if o.virt || got[i].is_some() {
+                    continue;
                 }
-                // cannot happen (office use is counted per slot); the final check would drop it
-                None => Some(String::new()),
+                let m = site::mask(o.start as u32, DUR[o.typ as usize]);
+                let d = o.day as usize;
+                let want = prev_office.get(&(clin_of(o), o.day as i64, o.start as i64));
+                let prev = site.offices.iter().position(|&r| Some(&inst.rooms[r].id) == want).filter(|&k| busy[k][d] & m == 0);
+                let idx = if pass && keep_first { prev } else { prev.or_else(|| (0..site.offices.len()).find(|&k| busy[k][d] & m == 0)) };
+                if let Some(k) = idx {
+                    busy[k][d] |= m;
+                    got[i] = Some(k);
+                } else if !pass || !keep_first {
+                    return None;
+                }
             }
-        };
+            if !keep_first {
+                break;
+            }
+        }
+        Some(got)
+    };
+    // Either colouring can only fail if office use per slot exceeded the offices, which the
+    // search never allows; the final check would drop such a session.
+    let offices = colour(true).or_else(|| colour(false)).unwrap_or_else(|| vec![None; ones.len()]);
+    for (i, o) in ones.iter().enumerate() {
+        let clin = clin_of(o);
+        let room = if o.virt { None } else { Some(offices[i].map(|k| inst.rooms[site.offices[k]].id.clone()).unwrap_or_default()) };
         out.push(Session {
             id: String::new(),
             kind: types[o.typ as usize],

@@ -290,7 +290,9 @@ fn same(a: &m::Session, b: &m::Session) -> bool {
         && a.start == b.start
         && a.mode == b.mode
         && pa == pb
-        && (a.room == b.room || a.kind.duration() <= 2)
+        // The room counts for every kind: a session the solver moves to another office is a
+        // change (kept as it was, it would double-book the office the solver gave away).
+        && a.room == b.room
 }
 
 /// Proposes a week for a site. With `replan`, the current week is the starting point and every
