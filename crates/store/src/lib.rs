@@ -87,10 +87,8 @@ impl SqlStore {
                         conn.execute("PRAGMA synchronous = FULL").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
-                        // Reads through a memory map and a 16 MB page cache per connection: a
-                        // report's index and table pages are not copied in from the file on
-                        // every statement (the file's pages are shared, not private memory).
-                        conn.execute("PRAGMA mmap_size = 1073741824").await?;
+                        // A 16 MB page cache per connection (SQLite's default is 2 MB): a
+                        // report's index pages stay in memory between statements.
                         conn.execute("PRAGMA cache_size = -16384").await?;
                     }
                     Ok(())
@@ -110,12 +108,19 @@ impl SqlStore {
         };
         migrator.run(&self.pool).await.map_err(|e| DomainError::Internal(format!("migration: {e}")))?;
         if self.engine == Engine::Sqlite {
-            // Fresh statistics for SQLite's planner (sampled: milliseconds even at operator
-            // scale). Without them it guesses that `organization_id = ?` is selective and scans
-            // an organization's rows instead of looking ids up. PostgreSQL's autovacuum keeps
-            // its own statistics.
+            // Statistics for SQLite's planner: without them it guesses that `organization_id = ?`
+            // is selective and scans an organization's rows instead of looking ids up. A database
+            // without any are analyzed once (sampled); later starts only let SQLite refresh
+            // what has grown (`PRAGMA optimize`, cheap). PostgreSQL's autovacuum keeps its own.
             self.q();
-            sqlx::raw_sql("PRAGMA analysis_limit = 1000; ANALYZE;").execute(&self.pool).await.map_err(db_err)?;
+            let analyzed = sqlx::query("SELECT COUNT(*) AS n FROM sqlite_stat1").fetch_one(&self.pool).await.is_ok_and(|r| {
+                use sqlx::Row;
+                r.try_get::<i64, _>("n").is_ok_and(|n| n > 0)
+            });
+            let statement =
+                if analyzed { "PRAGMA analysis_limit = 1000; PRAGMA optimize;" } else { "PRAGMA analysis_limit = 1000; ANALYZE;" };
+            self.q();
+            sqlx::raw_sql(statement).execute(&self.pool).await.map_err(db_err)?;
         }
         Ok(())
     }

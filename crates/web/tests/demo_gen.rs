@@ -25,6 +25,22 @@ async fn same_seed_same_data_on_every_engine() {
         let (ca, cb, cc) = (checksum(&a).await.expect("a"), checksum(&b).await.expect("b"), checksum(&c).await.expect("c"));
         assert_eq!(ca, cb, "{engine}: same seed, same export");
         assert_ne!(ca, cc, "{engine}: another seed, other data");
+        // Every row's parents exist (PostgreSQL loads with the checks off for a superuser).
+        assert_eq!(a.foreign_key_violations().await.expect("fk check"), Vec::<String>::new(), "{engine}: no orphan rows");
+        // ... and the check finds one when there is (slipped in with the checks off).
+        let orphan = match engine {
+            "sqlite" => {
+                "PRAGMA foreign_keys = OFF; INSERT INTO closures (id, organization_id, site_id, closed_on, reason) \
+                 VALUES ('orphan', 'no-such-org', 'no-such-site', '2026-01-01', 'test'); PRAGMA foreign_keys = ON;"
+            }
+            _ => {
+                "SET session_replication_role = replica; INSERT INTO closures (id, organization_id, site_id, closed_on, reason) \
+                 VALUES ('orphan', 'no-such-org', 'no-such-site', '2026-01-01', 'test'); SET session_replication_role = origin;"
+            }
+        };
+        openiop_store::testing::raw_sql(&c, orphan).await.expect("orphan inserted");
+        let found = c.foreign_key_violations().await.expect("fk check");
+        assert!(found.iter().any(|v| v.starts_with("closures")), "{engine}: {found:?}");
         let lines = a.canonical_export().await.expect("export");
         assert_eq!(lines, b.canonical_export().await.expect("export"), "{engine}: byte-identical exports");
 
