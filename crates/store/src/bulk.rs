@@ -132,6 +132,8 @@ pub struct BulkLoad {
     tx: Transaction<'static, Any>,
     buffers: Vec<Vec<BulkValue>>,
     rows: u64,
+    /// Write nothing before `commit`.
+    deferred: bool,
 }
 
 impl SqlStore {
@@ -167,7 +169,15 @@ impl SqlStore {
                 sqlx::query("SET LOCAL session_replication_role = replica").execute(&mut *tx).await.map_err(db_err)?;
             }
         }
-        Ok(BulkLoad { store: self.clone(), tx, buffers: vec![Vec::new(); Table::ALL.len()], rows: 0 })
+        Ok(BulkLoad { store: self.clone(), tx, buffers: vec![Vec::new(); Table::ALL.len()], rows: 0, deferred: false })
+    }
+
+    /// A bulk load that keeps every row in memory until [`BulkLoad::commit`] (one site of the
+    /// generator at a time), so rows can be made while an earlier load is being written.
+    pub async fn bulk_load_deferred(&self) -> Result<BulkLoad> {
+        let mut load = self.bulk_load().await?;
+        load.deferred = true;
+        Ok(load)
     }
 
     /// Rows whose foreign key names no parent, as `table.column -> parent: count` lines (empty
@@ -304,7 +314,7 @@ impl BulkLoad {
         }
         let i = table as usize;
         self.buffers[i].extend(row);
-        if self.buffers[i].len() / table.columns().len() >= self.per_statement(table) {
+        if !self.deferred && self.buffers[i].len() / table.columns().len() >= self.per_statement(table) {
             self.flush_through(table).await?;
         }
         Ok(())

@@ -980,19 +980,17 @@ pub async fn generate(store: &SqlStore, seed: u64, size: Size, today: NaiveDate,
     };
     let mut rows = load.commit().await.map_err(|e| anyhow::anyhow!("{e}"))?;
 
-    for s in 0..sites {
-        let mut rng = Rng::new(seed, 1 + s as u64);
-        let mut load = store.bulk_load().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        ctx.open_flags_left = if size == Size::Small { 2 } else { 1 };
-        ctx.php_now_left = 1;
-        site(&mut ctx, &mut load, &mut rng, s, size, &hash).await?;
-        if s + 1 == sites {
-            push(&mut load, Table::OrgCounters, vec![org.clone().into(), "mrn".into(), ctx.mrn.into()]).await?;
-        }
-        rows += load.commit().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Each site's rows are made in memory, then written in the background while the next site
+    // is made: on PostgreSQL two sites are written at once (one server process each, one per
+    // core); SQLite has one writer, so one at a time. What is written does not depend on it.
+    let in_flight = if store.engine_kind() == openiop_store::Engine::Postgres { 2 } else { 1 };
+    let mut writing: std::collections::VecDeque<(usize, tokio::task::JoinHandle<openiop_domain::Result<u64>>)> =
+        std::collections::VecDeque::new();
+    let done = |s: usize, n: u64, rows: &mut u64, ctx: &Ctx<'_>| {
+        *rows += n;
         if progress {
             eprintln!(
-                "demo: site {}/{} ({:.0} %), {} episodes, {} attendance rows, {} rows, {:.1} s",
+                "demo: site {}/{} ({:.0} %), {} episodes, {} attendance rows so far made, {} rows written, {:.1} s",
                 s + 1,
                 sites,
                 100.0 * (s + 1) as f64 / sites as f64,
@@ -1002,6 +1000,26 @@ pub async fn generate(store: &SqlStore, seed: u64, size: Size, today: NaiveDate,
                 started.elapsed().as_secs_f64()
             );
         }
+    };
+    for s in 0..sites {
+        let mut rng = Rng::new(seed, 1 + s as u64);
+        let mut load = store.bulk_load_deferred().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        ctx.open_flags_left = if size == Size::Small { 2 } else { 1 };
+        ctx.php_now_left = 1;
+        site(&mut ctx, &mut load, &mut rng, s, size, &hash).await?;
+        if s + 1 == sites {
+            push(&mut load, Table::OrgCounters, vec![org.clone().into(), "mrn".into(), ctx.mrn.into()]).await?;
+        }
+        while writing.len() >= in_flight {
+            let (i, task) = writing.pop_front().context("a site being written")?;
+            let n = task.await.context("writing a site")?.map_err(|e| anyhow::anyhow!("{e}"))?;
+            done(i, n, &mut rows, &ctx);
+        }
+        writing.push_back((s, tokio::spawn(load.commit())));
+    }
+    while let Some((i, task)) = writing.pop_front() {
+        let n = task.await.context("writing a site")?.map_err(|e| anyhow::anyhow!("{e}"))?;
+        done(i, n, &mut rows, &ctx);
     }
     let org_id: openiop_domain::ids::OrganizationId = org.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut ev = AuditEvent::system("demo-generator", AuditAction::Create, "demo_dataset", Some(slug)).in_org(org_id);
