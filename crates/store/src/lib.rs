@@ -304,3 +304,12 @@ mod store_impl {
 pub(crate) fn sql(s: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(s)
 }
+
+/// A statement composed as [`sql`] describes, with its text values bound in order ($1, $2, …).
+pub(crate) fn bound(q: String, binds: &[String]) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+    let mut query = sqlx::query(sql(q));
+    for b in binds {
+        query = query.bind(b.clone());
+    }
+    query
+}

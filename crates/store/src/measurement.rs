@@ -577,63 +577,58 @@ impl MeasurementStore for SqlStore {
     }
 
     async fn outcome_rows(&self, org: OrganizationId, programs: Option<&[ProgramId]>) -> Result<Vec<OutcomeRow>> {
-        // Two queries whatever the number of patients: results with their episode and program,
-        // then the clinical level spans of those episodes; both filtered to the programs in SQL.
+        // Three queries whatever the number of patients: episode facts, results, and the
+        // clinical level spans of those episodes; all filtered to the programs in SQL.
         let mut binds: Vec<String> = vec![org.to_string()];
-        let within = match programs {
+        let list = match programs {
             Some([]) => return Ok(Vec::new()),
-            Some(ps) => {
-                let list: Vec<String> = ps
-                    .iter()
+            Some(ps) => Some(
+                ps.iter()
                     .map(|p| {
                         binds.push(p.to_string());
                         format!("${}", binds.len())
                     })
-                    .collect();
-                format!(" AND {{}}.program_id IN ({})", list.join(", "))
-            }
-            None => String::new(),
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            None => None,
         };
-        let run = |q: String, extra: Option<&str>| {
-            let mut query = sqlx::query(sql(q));
-            for b in binds.iter().map(String::as_str).chain(extra) {
-                query = query.bind(b.to_string());
-            }
-            query
-        };
-        let line = format!("${}", binds.len() + 1);
+        let within = |alias: &str| list.as_ref().map(|l| format!(" AND {alias}.program_id IN ({l})")).unwrap_or_default();
         self.q_n(3);
         // Episode facts once per episode, results with only their own columns: at operator
         // scale 122,000 results come with 14,000 episodes, not 122,000 copies of them.
-        let episodes = run(
+        let episodes = crate::bound(
             format!(
                 "SELECT e.id, e.patient_id, e.program_id, e.track_id, p.population, e.admitted_on FROM episodes e \
                  JOIN programs p ON p.id = e.program_id WHERE e.organization_id = $1{}",
-                within.replace("{}", "e")
+                within("e")
             ),
-            None,
+            &binds,
         )
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        let rows = run(
+        let rows = crate::bound(
             format!(
                 "SELECT r.episode_id, r.instrument, r.administered_on, r.total, r.context, r.follow_up_days FROM measurement_results r \
                  WHERE r.organization_id = $1 AND r.total IS NOT NULL{} ORDER BY r.episode_id, r.administered_on, r.recorded_at",
-                within.replace("{}", "r")
+                within("r")
             ),
-            None,
+            &binds,
         )
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        let spans = run(
+        let mut span_binds = binds.clone();
+        span_binds.push(LevelLine::Clinical.code().to_string());
+        let spans = crate::bound(
             format!(
                 "SELECT s.episode_id, s.level_edition, s.level_code, s.from_date, s.to_date FROM level_spans s \
-             JOIN episodes e ON e.id = s.episode_id WHERE e.organization_id = $1 AND s.line = {line}{} ORDER BY s.from_date",
-                within.replace("{}", "e")
+                 JOIN episodes e ON e.id = s.episode_id WHERE e.organization_id = $1 AND s.line = ${}{} ORDER BY s.from_date",
+                span_binds.len(),
+                within("e")
             ),
-            Some(LevelLine::Clinical.code()),
+            &span_binds,
         )
         .fetch_all(&self.pool)
         .await

@@ -330,13 +330,7 @@ impl SqlStore {
                 format!("e.program_id IN ({}) AND e.status <> 'discharged'", list.join(", "))
             }
         };
-        let run = |q: String| {
-            let mut query = sqlx::query(sql(q));
-            for b in &binds {
-                query = query.bind(b.clone());
-            }
-            query
-        };
+        let run = |q: String| crate::bound(q, &binds);
         self.q_n(3);
         let rows =
             run(format!("SELECT {EPISODE_COLUMNS} FROM episodes e WHERE e.organization_id = $1 AND {clause} ORDER BY e.admitted_on DESC"))

@@ -123,13 +123,7 @@ impl SqlStore {
 
     /// Notes matching a clause on `n`, with their objectives and addenda: three queries.
     async fn load_notes(&self, clause: &str, binds: &[String]) -> Result<Vec<SessionNote>> {
-        let run = |q: String| {
-            let mut query = sqlx::query(sql(q));
-            for b in binds {
-                query = query.bind(b.clone());
-            }
-            query
-        };
+        let run = |q: String| crate::bound(q, binds);
         self.q_n(3);
         let rows = run(format!("SELECT {NOTE_COLUMNS} FROM session_notes n WHERE {clause} ORDER BY n.created_at, n.id"))
             .fetch_all(&self.pool)

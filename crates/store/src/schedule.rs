@@ -2,7 +2,7 @@
 use crate::audit::append;
 use crate::rows::{Get, date, parse_date, ts};
 use crate::tenancy::unique_or;
-use crate::{Engine, SqlStore, db_err, sql};
+use crate::{Engine, SqlStore, bound, db_err, sql};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use openiop_domain::audit::AuditEvent;
@@ -207,14 +207,6 @@ fn session_clause(
         }
     }
     Some((conds.join(" AND "), binds))
-}
-
-fn bound(q: String, binds: &[String]) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
-    let mut query = sqlx::query(sql(q));
-    for b in binds {
-        query = query.bind(b.clone());
-    }
-    query
 }
 
 impl SqlStore {
