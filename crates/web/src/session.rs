@@ -71,19 +71,29 @@ pub fn new_session(user: &User, stage: SessionStage) -> Result<(String, StaffSes
 /// The session named by the request's cookie, if it is still within its time limits.
 /// An expired session is ended on the spot.
 async fn live_session(state: &AppState, parts: &Parts) -> Result<Option<StaffSession>> {
-    let Some(value) = cookie(&parts.headers, SESSION_COOKIE) else { return Ok(None) };
-    let hash = sha256_hex(&value);
+    let Some(hash) = session_hash(parts) else { return Ok(None) };
     let Some(s) = state.store.session(&hash).await? else { return Ok(None) };
+    Ok(within_limits(state, &hash, &s).await?.then_some(s))
+}
+
+/// The hash of the request's session cookie, if it has one.
+fn session_hash(parts: &Parts) -> Option<String> {
+    cookie(&parts.headers, SESSION_COOKIE).map(|value| sha256_hex(&value))
+}
+
+/// Whether a session is within its idle and absolute time limits; an expired one is ended on
+/// the spot, a live one has its last activity recorded.
+async fn within_limits(state: &AppState, hash: &str, s: &StaffSession) -> Result<bool> {
     let now = Utc::now();
-    if state.config.session.is_expired(&s, now) {
-        state.store.end_session(&hash, None).await?;
-        return Ok(None);
+    if state.config.session.is_expired(s, now) {
+        state.store.end_session(hash, None).await?;
+        return Ok(false);
     }
     // Idle time is tracked to the quarter minute; fewer writes on busy pages.
     if now - s.last_seen_at > chrono::Duration::seconds(15) {
-        state.store.touch_session(&hash, now).await?;
+        state.store.touch_session(hash, now).await?;
     }
-    Ok(Some(s))
+    Ok(true)
 }
 
 /// A signed-in staff member on a page route; anyone else is sent to the sign-in page.
@@ -114,18 +124,9 @@ impl FromRequestParts<AppState> for Staff {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         // Session, user and organization in one read; then the same time limits as `live_session`.
-        let Some(value) = cookie(&parts.headers, SESSION_COOKIE) else { return Err(DomainError::Unauthenticated.into()) };
-        let hash = sha256_hex(&value);
+        let Some(hash) = session_hash(parts) else { return Err(DomainError::Unauthenticated.into()) };
         let Some((s, user, demo)) = state.store.session_user(&hash).await? else { return Err(DomainError::Unauthenticated.into()) };
-        let now = Utc::now();
-        if state.config.session.is_expired(&s, now) {
-            state.store.end_session(&hash, None).await?;
-            return Err(DomainError::Unauthenticated.into());
-        }
-        if now - s.last_seen_at > chrono::Duration::seconds(15) {
-            state.store.touch_session(&hash, now).await?;
-        }
-        if s.stage != SessionStage::Active || !user.active {
+        if !within_limits(state, &hash, &s).await? || s.stage != SessionStage::Active || !user.active {
             return Err(DomainError::Unauthenticated.into());
         }
         Ok(Staff { actor: actor_of(user), session: s, meta: meta(parts), demo })
