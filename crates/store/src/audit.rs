@@ -19,38 +19,61 @@ use tokio::sync::oneshot;
 pub(crate) async fn append(store: &SqlStore, conn: &mut AnyConnection, e: &AuditEvent) -> Result<()> {
     // A write follows: cached reference data may be about to change.
     store.reference_cache.invalidate();
-    store.q_n(3);
-    let head: AnyRow =
-        sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash").fetch_one(&mut *conn).await.map_err(db_err)?;
-    let seq = head.int("seq")?;
-    let prev = head.text("hash")?;
+    extend_chain(store, conn, std::slice::from_ref(e)).await
+}
+
+/// Extends the chain by `events` on `conn`: the head moves once by their number (taking the
+/// write lock first, see [`append`]), the entries go in with multi-row inserts, and the head
+/// takes the last hash.
+async fn extend_chain(store: &SqlStore, conn: &mut AnyConnection, events: &[AuditEvent]) -> Result<()> {
+    store.q();
+    let head: AnyRow = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+        .bind(events.len() as i64)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    let mut seq = head.int("seq")? - events.len() as i64;
+    let mut prev = head.text("hash")?;
     let at = ts(Utc::now());
-    let hash = entry_hash(seq, &at, e, &prev);
-    sqlx::query(
-        "INSERT INTO audit_log (seq, occurred_at, organization_id, user_id, actor, role, patient_id, action, \
-         resource_type, resource_id, outcome, source_ip, request_id, detail, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-    )
-    .bind(seq)
-    .bind(&at)
-    .bind(e.organization_id.map(|o| o.to_string()))
-    .bind(e.user_id.map(|u| u.to_string()))
-    .bind(&e.actor)
-    .bind(&e.role)
-    .bind(e.patient_id.clone())
-    .bind(&e.action)
-    .bind(&e.resource_type)
-    .bind(e.resource_id.clone())
-    .bind(&e.outcome)
-    .bind(&e.source_ip)
-    .bind(&e.request_id)
-    .bind(&e.detail)
-    .bind(&prev)
-    .bind(&hash)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&hash).execute(&mut *conn).await.map_err(db_err)?;
+    let mut rows = Vec::with_capacity(events.len());
+    for e in events {
+        seq += 1;
+        let hash = entry_hash(seq, &at, e, &prev);
+        rows.push((seq, e, std::mem::replace(&mut prev, hash.clone()), hash));
+    }
+    for chunk in rows.chunks(BATCH_ROWS) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", (1..=16).map(|c| format!("${}", i * 16 + c)).collect::<Vec<_>>().join(", ")))
+            .collect();
+        let mut q = sqlx::query(crate::sql(format!(
+            "INSERT INTO audit_log (seq, occurred_at, organization_id, user_id, actor, role, patient_id, action, \
+             resource_type, resource_id, outcome, source_ip, request_id, detail, prev_hash, hash) VALUES {}",
+            values.join(", ")
+        )));
+        for (seq, e, prev, hash) in chunk {
+            q = q
+                .bind(*seq)
+                .bind(at.clone())
+                .bind(e.organization_id.map(|o| o.to_string()))
+                .bind(e.user_id.map(|u| u.to_string()))
+                .bind(e.actor.clone())
+                .bind(e.role.clone())
+                .bind(e.patient_id.clone())
+                .bind(e.action.clone())
+                .bind(e.resource_type.clone())
+                .bind(e.resource_id.clone())
+                .bind(e.outcome.clone())
+                .bind(e.source_ip.clone())
+                .bind(e.request_id.clone())
+                .bind(e.detail.clone())
+                .bind(prev.clone())
+                .bind(hash.clone());
+        }
+        store.q();
+        q.execute(&mut *conn).await.map_err(db_err)?;
+    }
+    store.q();
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&prev).execute(&mut *conn).await.map_err(db_err)?;
     Ok(())
 }
 
@@ -128,54 +151,7 @@ impl SqlStore {
     /// Appends entries in one transaction: the chain head moves once by their number.
     async fn append_batch(&self, events: &[AuditEvent]) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        self.q();
-        let head: AnyRow = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
-            .bind(events.len() as i64)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let mut seq = head.int("seq")? - events.len() as i64;
-        let mut prev = head.text("hash")?;
-        let at = ts(Utc::now());
-        let mut rows = Vec::with_capacity(events.len());
-        for e in events {
-            seq += 1;
-            let hash = entry_hash(seq, &at, e, &prev);
-            rows.push((seq, e, std::mem::replace(&mut prev, hash.clone()), hash));
-        }
-        for chunk in rows.chunks(BATCH_ROWS) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| format!("({})", (1..=16).map(|c| format!("${}", i * 16 + c)).collect::<Vec<_>>().join(", ")))
-                .collect();
-            let mut q = sqlx::query(crate::sql(format!(
-                "INSERT INTO audit_log (seq, occurred_at, organization_id, user_id, actor, role, patient_id, action, \
-                 resource_type, resource_id, outcome, source_ip, request_id, detail, prev_hash, hash) VALUES {}",
-                values.join(", ")
-            )));
-            for (seq, e, prev, hash) in chunk {
-                q = q
-                    .bind(*seq)
-                    .bind(at.clone())
-                    .bind(e.organization_id.map(|o| o.to_string()))
-                    .bind(e.user_id.map(|u| u.to_string()))
-                    .bind(e.actor.clone())
-                    .bind(e.role.clone())
-                    .bind(e.patient_id.clone())
-                    .bind(e.action.clone())
-                    .bind(e.resource_type.clone())
-                    .bind(e.resource_id.clone())
-                    .bind(e.outcome.clone())
-                    .bind(e.source_ip.clone())
-                    .bind(e.request_id.clone())
-                    .bind(e.detail.clone())
-                    .bind(prev.clone())
-                    .bind(hash.clone());
-            }
-            self.q();
-            q.execute(&mut *tx).await.map_err(db_err)?;
-        }
-        self.q();
-        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&prev).execute(&mut *tx).await.map_err(db_err)?;
+        extend_chain(self, &mut tx, events).await?;
         tx.commit().await.map_err(db_err)
     }
 
