@@ -567,7 +567,7 @@ pub async fn feed(State(state): State<AppState>, Path(file): Path<String>) -> Re
 async fn feed_text(state: &AppState, file: &str) -> Result<String, DomainError> {
     let token = file.strip_suffix(".ics").unwrap_or(file);
     let (org, f) = state.store.feed(&crate::security::sha256_hex(token)).await?.ok_or(DomainError::NotFound("calendar"))?;
-    let now = Utc::now();
+    let now = state.now();
     let filter = match f.owner {
         FeedOwner::Staff => SessionFilter { leader: Some(id(&f.owner_id, "calendar")?), ..Default::default() },
         FeedOwner::Patient => SessionFilter { patient: Some(id(&f.owner_id, "calendar")?), ..Default::default() },
