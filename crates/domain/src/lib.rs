@@ -7,7 +7,9 @@ mod macros;
 
 pub mod audit;
 pub mod auth;
+pub mod clock;
 pub mod error;
+pub mod ical;
 pub mod ids;
 pub mod measurement;
 pub mod notes;
@@ -20,4 +22,4 @@ pub mod tenancy;
 pub mod users;
 
 pub use error::{DomainError, FieldError, Result};
-pub use store::Store;
+pub use store::{Records, Store, UnitOfWork};

@@ -82,19 +82,28 @@ impl Default for NoteSettings {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SettingsForm {
+    /// dap | birp | soap
     #[serde(default)]
     pub format: String,
+    /// Section codes that must be filled: data, assessment, plan, behavior, intervention,
+    /// response, subjective, objective.
     #[serde(default)]
     pub required_sections: Vec<String>,
+    /// Notes are due this many hours after the session (default 24).
     #[serde(default)]
     pub due_hours: Option<u32>,
+    /// Individualized sections this similar (percent, word-trigram Jaccard) are flagged (default 80).
     #[serde(default)]
     pub similarity_percent: Option<u32>,
+    /// Medicare IOP plan review cadence in months (default 2: every other month).
     #[serde(default)]
     pub medicare_months: Option<u32>,
+    /// Payer names that mean Medicare (case-insensitive substrings).
     #[serde(default)]
     pub medicare_payers: Option<Vec<String>>,
+    /// Review the plan this many days before a planned discharge (default 7).
     #[serde(default)]
     pub discharge_lead_days: Option<u32>,
 }
@@ -263,6 +272,7 @@ pub fn note_due(session_end: DateTime<Utc>, settings: &NoteSettings) -> DateTime
 
 /// An individual, family or group note as typed.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NoteForm {
     /// Section code → text.
     #[serde(default)]
@@ -323,6 +333,7 @@ fn parse_objectives(f: &mut Fields, field: &str, ids: &[String], plan: &[Objecti
 
 /// One attendee's part of a group note as typed.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupEntryForm {
     pub patient_id: String,
     #[serde(default)]
@@ -335,6 +346,7 @@ pub struct GroupEntryForm {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupNoteForm {
     #[serde(default)]
     pub topic: String,
@@ -535,6 +547,21 @@ pub trait NoteStore: Send + Sync {
     async fn notes_awaiting(&self, org: OrganizationId, cosigner: UserId) -> Result<Vec<SessionNote>>;
     /// Unsigned notes whose due time has passed.
     async fn overdue_notes(&self, org: OrganizationId, now: DateTime<Utc>) -> Result<Vec<SessionNote>>;
+}
+
+impl NoteSettings {
+    /// The settings as their form shows them (what the API returns and accepts back).
+    pub fn form(&self) -> SettingsForm {
+        SettingsForm {
+            format: self.format.code().into(),
+            required_sections: self.required_sections.clone(),
+            due_hours: Some(self.due_hours),
+            similarity_percent: Some(self.similarity_percent),
+            medicare_months: Some(self.review.medicare_months),
+            medicare_payers: Some(self.review.medicare_payers.clone()),
+            discharge_lead_days: Some(self.review.discharge_lead_days),
+        }
+    }
 }
 
 #[cfg(test)]

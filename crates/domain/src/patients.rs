@@ -231,6 +231,7 @@ impl PatientDetails {
 
 /// The patient form as typed.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PatientForm {
     #[serde(default)]
     pub legal_first: String,
@@ -240,8 +241,10 @@ pub struct PatientForm {
     pub preferred_name: String,
     #[serde(default)]
     pub pronouns: String,
+    /// YYYY-MM-DD
     #[serde(default)]
     pub date_of_birth: String,
+    /// female | male | intersex | unknown
     #[serde(default)]
     pub sex: String,
     #[serde(default)]
@@ -258,6 +261,7 @@ pub struct PatientForm {
     pub line1: String,
     #[serde(default)]
     pub city: String,
+    /// USPS state code of the home address (the licence rule uses it).
     #[serde(default)]
     pub state: String,
     #[serde(default)]
@@ -267,6 +271,7 @@ pub struct PatientForm {
     /// One window per line: `mon 18:00-21:00`.
     #[serde(default)]
     pub availability: String,
+    /// in_person | virtual | either
     #[serde(default)]
     pub delivery_preference: String,
 }
@@ -400,11 +405,13 @@ pub struct Referral {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReferralForm {
     #[serde(default)]
     pub site_id: String,
     #[serde(default)]
     pub program_id: String,
+    /// self | family | inpatient_step_down | residential_step_down | emergency_department | court | employer | primary_care | other
     #[serde(default)]
     pub source: String,
     #[serde(default)]
@@ -415,10 +422,12 @@ pub struct ReferralForm {
     pub contact_phone: String,
     #[serde(default)]
     pub reason: String,
+    /// routine | urgent | emergent
     #[serde(default)]
     pub urgency: String,
     #[serde(default)]
     pub from_level_edition: String,
+    /// The level the patient comes from, e.g. 3.5 for a residential step-down.
     #[serde(default)]
     pub from_level_code: String,
     #[serde(flatten)]
@@ -572,17 +581,21 @@ pub struct Admission {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdmissionForm {
     #[serde(default)]
     pub program_id: String,
     #[serde(default)]
     pub track_id: String,
+    /// YYYY-MM-DD (default today)
     #[serde(default)]
     pub admitted_on: String,
     #[serde(default)]
     pub primary_clinician_id: String,
+    /// Default ASAM3.
     #[serde(default)]
     pub level_edition: String,
+    /// Default 2.1.
     #[serde(default)]
     pub level_code: String,
     /// Empty when the payer has not authorized yet.
@@ -677,13 +690,16 @@ pub fn transition_kind(from: &LevelOfCare, to: &LevelOfCare) -> TransitionKind {
 
 /// A level change as typed.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LevelChangeForm {
+    /// clinical (delivered) | authorized (by the payer)
     #[serde(default)]
     pub line: String,
     #[serde(default)]
     pub edition: String,
     #[serde(default)]
     pub level_code: String,
+    /// First day at the new level (YYYY-MM-DD).
     #[serde(default)]
     pub from: String,
     #[serde(default)]
@@ -723,13 +739,16 @@ impl LevelChange {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DischargeForm {
     #[serde(default)]
     pub date: String,
+    /// completed | against_advice | administrative | transferred | other
     #[serde(default)]
     pub kind: String,
     #[serde(default)]
     pub reason: String,
+    /// Next level (ASAM3 code), e.g. 1 for outpatient.
     #[serde(default)]
     pub next_level_code: String,
     #[serde(default)]
@@ -829,13 +848,16 @@ impl Consent {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsentForm {
     #[serde(default)]
     pub recipients: String,
     #[serde(default)]
     pub purpose: String,
+    /// What information, specifically.
     #[serde(default)]
     pub information: String,
+    /// YYYY-MM-DD; or give expiry_event.
     #[serde(default)]
     pub expires_on: String,
     #[serde(default)]
@@ -848,6 +870,7 @@ pub struct ConsentForm {
     pub refusal_consequences_explained: bool,
     #[serde(default)]
     pub redisclosure_notice_given: bool,
+    /// The family member this consent lets take part in sessions.
     #[serde(default)]
     pub collateral_id: String,
 }
@@ -954,9 +977,11 @@ pub fn today_utc() -> NaiveDate {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CollateralForm {
     #[serde(default)]
     pub name: String,
+    /// mother, partner, sponsor, …
     #[serde(default)]
     pub relationship: String,
     #[serde(default)]
@@ -978,6 +1003,7 @@ impl Collateral {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CoverageForm {
     #[serde(default)]
     pub payer: String,

@@ -97,29 +97,39 @@ impl PlanContent {
 // ---- The plan as typed (API and pages share these shapes) ----
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InterventionForm {
+    /// Keep the id when revising; omit for a new intervention.
     #[serde(default)]
     pub id: Option<String>,
     #[serde(default)]
     pub description: String,
     #[serde(default)]
     pub service_type_id: String,
+    /// cbt, dbt, mi, twelve_step, matrix, therapeutic_community, cra, contingency_management, family_therapy, …
     #[serde(default)]
     pub modality: String,
+    /// e.g. "3 groups a week"
     #[serde(default)]
     pub frequency: String,
+    /// The staff member responsible.
     #[serde(default)]
     pub staff_id: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ObjectiveForm {
+    /// Keep the id when revising (notes cite it); omit for a new objective.
     #[serde(default)]
     pub id: Option<String>,
+    /// Measurable: what, how much, by when.
     #[serde(default)]
     pub text: String,
+    /// YYYY-MM-DD
     #[serde(default)]
     pub target_date: String,
+    /// active | met | revised | discontinued
     #[serde(default)]
     pub status: String,
     #[serde(default)]
@@ -127,11 +137,14 @@ pub struct ObjectiveForm {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GoalForm {
     #[serde(default)]
     pub id: Option<String>,
+    /// The goal in the patient's own words.
     #[serde(default)]
     pub patient_words: String,
+    /// active | met | revised | discontinued
     #[serde(default)]
     pub status: String,
     #[serde(default)]
@@ -139,13 +152,16 @@ pub struct GoalForm {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProblemForm {
     #[serde(default)]
     pub id: Option<String>,
     #[serde(default)]
     pub statement: String,
+    /// One of the episode's ICD-10-CM codes.
     #[serde(default)]
     pub diagnosis: String,
+    /// ASAM dimensions "1" to "6".
     #[serde(default)]
     pub dimensions: Vec<String>,
     #[serde(default)]
@@ -153,6 +169,7 @@ pub struct ProblemForm {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanForm {
     #[serde(default)]
     pub problems: Vec<ProblemForm>,
@@ -526,6 +543,52 @@ pub trait PlanStore: Send + Sync {
     -> Result<()>;
     /// Plan versions awaiting this supervisor's signature.
     async fn plans_awaiting(&self, org: OrganizationId, supervisor: UserId) -> Result<Vec<PlanVersion>>;
+}
+
+impl PlanContent {
+    /// The plan as its form would show it (what the API returns and accepts back).
+    pub fn problem_forms(&self) -> Vec<ProblemForm> {
+        self.problems
+            .iter()
+            .map(|p| ProblemForm {
+                id: Some(p.id.to_string()),
+                statement: p.statement.clone(),
+                diagnosis: p.diagnosis.as_ref().map(|d| d.to_string()).unwrap_or_default(),
+                dimensions: p.dimensions.iter().map(|d| d.code().to_string()).collect(),
+                goals: p
+                    .goals
+                    .iter()
+                    .map(|g| GoalForm {
+                        id: Some(g.id.to_string()),
+                        patient_words: g.patient_words.clone(),
+                        status: g.status.code().into(),
+                        objectives: g
+                            .objectives
+                            .iter()
+                            .map(|o| ObjectiveForm {
+                                id: Some(o.id.to_string()),
+                                text: o.text.clone(),
+                                target_date: o.target_date.to_string(),
+                                status: o.status.code().into(),
+                                interventions: o
+                                    .interventions
+                                    .iter()
+                                    .map(|i| InterventionForm {
+                                        id: Some(i.id.to_string()),
+                                        description: i.description.clone(),
+                                        service_type_id: i.service_type_id.to_string(),
+                                        modality: i.modality.code().into(),
+                                        frequency: i.frequency.clone(),
+                                        staff_id: i.staff_id.to_string(),
+                                    })
+                                    .collect(),
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

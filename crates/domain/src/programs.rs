@@ -317,6 +317,7 @@ pub struct NewProgram {
 
 /// A program form as typed (strings), parsed all at once.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProgramForm {
     pub site_id: String,
     pub name: String,
@@ -458,6 +459,7 @@ pub struct Track {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TemplateForm {
     pub service_type_id: String,
     /// mon, tue, …
@@ -592,6 +594,7 @@ impl Credential {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialForm {
     pub kind: String,
     pub number: String,
@@ -980,6 +983,7 @@ pub fn public_profile(
 
 /// Staff fields as typed into the profile form.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StaffProfileForm {
     #[serde(default)]
     pub discipline: String,

@@ -49,6 +49,33 @@ vocabulary!(LedgerStatus, "status" {
 /// The default cap of a group (configurable per program).
 pub const DEFAULT_GROUP_CAP: u32 = 12;
 
+/// A one-off session (individual, family, medication management, …) as typed.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionForm {
+    pub site_id: String,
+    #[serde(default)]
+    pub program_id: String,
+    pub service_type_id: String,
+    /// YYYY-MM-DD at the site.
+    pub date: String,
+    /// HH:MM at the site.
+    pub start: String,
+    /// Default: the service's duration.
+    #[serde(default)]
+    pub minutes: String,
+    #[serde(default)]
+    pub room_id: String,
+    #[serde(default)]
+    pub is_virtual: bool,
+    #[serde(default)]
+    pub leader_ids: Vec<String>,
+    #[serde(default)]
+    pub patient_ids: Vec<String>,
+    #[serde(default)]
+    pub topic: String,
+}
+
 /// A scheduled session of care.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Session {
@@ -671,6 +698,8 @@ pub trait ScheduleStore: Send + Sync {
     /// The feed behind a token (any organization), if not revoked.
     async fn feed(&self, token_hash: &str) -> Result<Option<(OrganizationId, CalendarFeed)>>;
     async fn feeds(&self, org: OrganizationId, owner: FeedOwner, owner_id: &str) -> Result<Vec<CalendarFeed>>;
+    /// One feed of the organization by its id (revoked or not).
+    async fn calendar_feed(&self, org: OrganizationId, id: FeedId) -> Result<Option<CalendarFeed>>;
     async fn revoke_feed(&self, org: OrganizationId, id: FeedId, audit: crate::audit::AuditEvent) -> Result<()>;
 }
 

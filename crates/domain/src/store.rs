@@ -21,25 +21,69 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
-#[async_trait]
-pub trait Store:
+/// Everything the store holds, readable and writable the same way on the database's pool and
+/// inside a [`UnitOfWork`].
+pub trait Records:
     crate::programs::ProgramStore
     + crate::patients::PatientStore
     + crate::measurement::care::MeasurementStore
     + crate::schedule::ScheduleStore
     + crate::plans::PlanStore
     + crate::notes::NoteStore
+    + AccountStore
     + Send
     + Sync
-    + 'static
 {
+}
+
+impl<T> Records for T where
+    T: crate::programs::ProgramStore
+        + crate::patients::PatientStore
+        + crate::measurement::care::MeasurementStore
+        + crate::schedule::ScheduleStore
+        + crate::plans::PlanStore
+        + crate::notes::NoteStore
+        + AccountStore
+        + Send
+        + Sync
+{
+}
+
+/// The database. Reads made on it directly each see the latest committed state; a use case
+/// that changes anything opens a [`UnitOfWork`] and does all its reads, checks and writes in it.
+#[async_trait]
+pub trait Store: Records + 'static {
     /// `sqlite` or `postgres`.
     fn engine(&self) -> &'static str;
     /// Whether the database answers.
     async fn ping(&self) -> Result<()>;
     /// Number of SQL statements this store has sent (for query-count tests and benchmarks).
     fn query_count(&self) -> u64;
+    /// Begins a unit of work at the instant `now` (the time every row it writes carries).
+    ///
+    /// It is one database transaction that holds the write lock from its first statement
+    /// (SQLite `BEGIN IMMEDIATE`; on PostgreSQL a lock on the audit chain's head, which every
+    /// write takes anyway), so whatever it reads to check a rule (a room's other bookings, a
+    /// patient's open episode) cannot change before it commits. Dropped without
+    /// [`UnitOfWork::commit`], it rolls back: nothing of the change and none of its audit rows
+    /// remain.
+    async fn begin(&self, now: DateTime<Utc>) -> Result<Box<dyn UnitOfWork>>;
+    /// Checks the audit log's hash chain end to end.
+    async fn audit_verify(&self) -> Result<ChainVerdict>;
+}
 
+/// One use case's change: its reads, its writes and their audit entries, committed together
+/// or not at all.
+#[async_trait]
+pub trait UnitOfWork: Records {
+    /// The instant the unit of work began at.
+    fn now(&self) -> DateTime<Utc>;
+    async fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// Organizations, sites, staff accounts, sign-in sessions, API tokens and the audit log.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
     // Tenancy
     async fn create_organization(&self, name: &str, slug: &Slug, is_demo: bool, audit: AuditEvent) -> Result<Organization>;
     async fn organization(&self, id: OrganizationId) -> Result<Organization>;
@@ -103,7 +147,8 @@ pub trait Store:
     async fn revoke_token(&self, user: UserId, id: TokenId, audit: AuditEvent) -> Result<()>;
 
     // Audit log
+    /// Appends an entry: inside a unit of work, in its transaction; on the pool, group-committed
+    /// with other requests' entries (reads of patient data, sign-ins, denials).
     async fn audit(&self, event: AuditEvent) -> Result<()>;
     async fn audit_search(&self, org: OrganizationId, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
-    async fn audit_verify(&self) -> Result<ChainVerdict>;
 }

@@ -186,6 +186,20 @@ pub struct Site {
     pub time_zone: TimeZone,
 }
 
+/// A site as typed on its form or sent to the API.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SiteForm {
+    pub name: String,
+    pub line1: String,
+    pub city: String,
+    /// USPS state code.
+    pub state: String,
+    pub postal_code: String,
+    /// IANA time zone, e.g. `America/New_York`.
+    pub time_zone: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSite {
     pub name: String,

@@ -1,7 +1,7 @@
 //! The hash-chained, append-only audit log.
 use crate::rows::{Get, ts};
 use crate::{SqlStore, db_err};
-use chrono::Utc;
+
 use openiop_domain::audit::{AuditEntry, AuditEvent, ChainVerdict, ChainVerifier, entry_hash};
 use openiop_domain::ids::OrganizationId;
 use openiop_domain::store::AuditFilter;
@@ -26,7 +26,7 @@ pub(crate) async fn append(store: &SqlStore, conn: &mut AnyConnection, e: &Audit
 /// write lock first, see [`append`]), the entries go in with multi-row inserts, and the head
 /// takes the last hash.
 async fn extend_chain(store: &SqlStore, conn: &mut AnyConnection, events: &[AuditEvent]) -> Result<()> {
-    store.q();
+    store.q()?;
     let head: AnyRow = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
         .bind(events.len() as i64)
         .fetch_one(&mut *conn)
@@ -34,7 +34,7 @@ async fn extend_chain(store: &SqlStore, conn: &mut AnyConnection, events: &[Audi
         .map_err(db_err)?;
     let mut seq = head.int("seq")? - events.len() as i64;
     let mut prev = head.text("hash")?;
-    let at = ts(Utc::now());
+    let at = ts(store.now());
     let mut rows = Vec::with_capacity(events.len());
     for e in events {
         seq += 1;
@@ -69,10 +69,10 @@ async fn extend_chain(store: &SqlStore, conn: &mut AnyConnection, events: &[Audi
                 .bind(prev.clone())
                 .bind(hash.clone());
         }
-        store.q();
+        store.q()?;
         q.execute(&mut *conn).await.map_err(db_err)?;
     }
-    store.q();
+    store.q()?;
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&prev).execute(&mut *conn).await.map_err(db_err)?;
     Ok(())
 }
@@ -123,6 +123,11 @@ const BATCH_ROWS: usize = 16;
 
 impl SqlStore {
     pub(crate) async fn audit_one(&self, e: AuditEvent) -> Result<()> {
+        if self.in_work() {
+            // Inside a unit of work the entry commits (or vanishes) with the change.
+            let mut conn = self.conn().await?;
+            return extend_chain(self, &mut conn, std::slice::from_ref(&e)).await;
+        }
         let (tx, rx) = oneshot::channel();
         self.audit_queue.pending.lock().unwrap_or_else(|p| p.into_inner()).push((e, tx));
         let guard = self.audit_queue.writer.clone().lock_owned().await;
@@ -150,9 +155,9 @@ impl SqlStore {
 
     /// Appends entries in one transaction: the chain head moves once by their number.
     async fn append_batch(&self, events: &[AuditEvent]) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         extend_chain(self, &mut tx, events).await?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     pub(crate) async fn search_audit(&self, org: OrganizationId, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
@@ -184,8 +189,8 @@ impl SqlStore {
         for b in &binds {
             q = q.bind(b.clone());
         }
-        self.q();
-        let rows = q.fetch_all(&self.pool).await.map_err(db_err)?;
+        self.q()?;
+        let rows = q.fetch_all(&mut *self.conn().await?).await.map_err(db_err)?;
         rows.iter().map(entry).collect()
     }
 
@@ -193,10 +198,10 @@ impl SqlStore {
         let mut verifier = ChainVerifier::default();
         let mut after = 0i64;
         loop {
-            self.q();
+            self.q()?;
             let rows = sqlx::query(crate::sql(format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000")))
                 .bind(after)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.conn().await?)
                 .await
                 .map_err(db_err)?;
             if rows.is_empty() {
@@ -208,8 +213,9 @@ impl SqlStore {
                 verifier.check(&e);
             }
         }
-        self.q();
-        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&self.pool).await.map_err(db_err)?;
+        self.q()?;
+        let head =
+            sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&mut *self.conn().await?).await.map_err(db_err)?;
         Ok(verifier.finish(head.int("seq")?, &head.text("hash")?))
     }
 }

@@ -139,16 +139,16 @@ pub struct BulkLoad {
 impl SqlStore {
     /// Starts a bulk load in one transaction (see the module comment: no per-row audit).
     pub async fn bulk_load(&self) -> Result<BulkLoad> {
-        self.q();
+        self.q()?;
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         if self.engine == Engine::Sqlite {
             // Index pages of big tables stay in memory while loading (256 MB at most).
-            self.q();
+            self.q()?;
             sqlx::query("PRAGMA cache_size = -262144").execute(&mut *tx).await.map_err(db_err)?;
         } else {
             // The load's commit need not wait for its WAL flush: a crash can lose the last
             // loads, never half of one (the generator is rerun into a fresh database anyway).
-            self.q();
+            self.q()?;
             sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await.map_err(db_err)?;
             // Foreign keys: checking each row against its parents is most of a load's time on
             // PostgreSQL (six times the insert itself for attendance). The rows come from the
@@ -156,7 +156,7 @@ impl SqlStore {
             // tests check on both engines (`foreign_key_violations`); a superuser loads them
             // with the checks off for this transaction only (what `pg_restore --disable-triggers`
             // does); anyone else loads them checked.
-            self.q();
+            self.q()?;
             let superuser: bool = sqlx::query("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
                 .fetch_optional(&mut *tx)
                 .await
@@ -165,7 +165,7 @@ impl SqlStore {
                 .transpose()?
                 .unwrap_or(false);
             if superuser {
-                self.q();
+                self.q()?;
                 sqlx::query("SET LOCAL session_replication_role = replica").execute(&mut *tx).await.map_err(db_err)?;
             }
         }
@@ -186,13 +186,13 @@ impl SqlStore {
     pub async fn foreign_key_violations(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();
         if self.engine == Engine::Sqlite {
-            self.q();
+            self.q()?;
             for r in sqlx::query("PRAGMA foreign_key_check").fetch_all(&self.pool).await.map_err(db_err)? {
                 out.push(format!("{} -> {}: 1", r.text("table")?, r.text("parent")?));
             }
             return Ok(out);
         }
-        self.q();
+        self.q()?;
         let fks = sqlx::query(
             "SELECT c.conrelid::regclass::text AS child, a.attname::text AS col, c.confrelid::regclass::text AS parent, \
              f.attname::text AS pcol FROM pg_constraint c \
@@ -207,7 +207,7 @@ impl SqlStore {
             let (child, col, parent, pcol) = (fk.text("child")?, fk.text("col")?, fk.text("parent")?, fk.text("pcol")?);
             let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
             // Identifiers come from the catalog of our own schema, quoted; there are no values.
-            self.q();
+            self.q()?;
             let n: i64 = sqlx::query(sql(format!(
                 "SELECT COUNT(*) AS n FROM {} c WHERE c.{} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {} p WHERE p.{} = c.{})",
                 quote(&child),
@@ -229,7 +229,7 @@ impl SqlStore {
 
     /// Refreshes the query planner's statistics (after a bulk load).
     pub async fn analyze(&self) -> Result<()> {
-        self.q();
+        self.q()?;
         let statement = match self.engine {
             Engine::Sqlite => "PRAGMA analysis_limit = 1000; ANALYZE;",
             Engine::Postgres => "ANALYZE",
@@ -245,7 +245,7 @@ impl SqlStore {
         for table in Table::ALL {
             let cols: Vec<&str> = table.columns().iter().copied().filter(|c| !NOT_EXPORTED.contains(&(table.name(), *c))).collect();
             let select = cols.iter().map(|c| format!("CAST({c} AS TEXT) AS {c}")).collect::<Vec<_>>().join(", ");
-            self.q();
+            self.q()?;
             let rows: Vec<AnyRow> =
                 sqlx::query(sql(format!("SELECT {select} FROM {}", table.name()))).fetch_all(&self.pool).await.map_err(db_err)?;
             for r in rows {
@@ -353,7 +353,7 @@ impl BulkLoad {
             }
             text.push(')');
         }
-        self.store.q();
+        self.store.q()?;
         sqlx::raw_sql(sql(text)).execute(&mut *self.tx).await.map_err(db_err)?;
         self.rows += n as u64;
         Ok(())
@@ -369,7 +369,7 @@ impl BulkLoad {
         if let Some(last) = Table::ALL.last() {
             self.flush_through(*last).await?;
         }
-        self.store.q();
+        self.store.q()?;
         self.tx.commit().await.map_err(db_err)?;
         self.store.reference_cache.invalidate();
         Ok(self.rows)

@@ -2,8 +2,9 @@
 //! types, programs and tracks, which nearly every page reads and staff change rarely.
 //!
 //! Any write through this store empties it (every write transaction starts with
-//! `audit::append`, which moves the generation on; bulk loads do so when they commit), so a
-//! process sees its own writes at once. Another app server's writes are seen within
+//! `audit::append`, which moves the generation on; a unit of work empties it again after it
+//! commits, and bulk loads when they commit), so a process sees its own writes at once. Inside
+//! a unit of work it is not used at all. Another app server's writes are seen within
 //! [`REFERENCE_TTL`]. No patient data is cached.
 use crate::SqlStore;
 use openiop_domain::Result;
@@ -45,6 +46,10 @@ impl SqlStore {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
+        if self.in_work() {
+            // A unit of work checks rules against what its own transaction sees, never a copy.
+            return load().await;
+        }
         let cache = &self.reference_cache;
         let generation = cache.generation.load(Ordering::SeqCst);
         let hit = {

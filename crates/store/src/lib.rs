@@ -21,11 +21,14 @@ mod tenancy;
 pub mod testing;
 mod users;
 
+use chrono::{DateTime, Utc};
+use openiop_domain::clock::{Clock, SystemClock};
 use openiop_domain::{DomainError, Result};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +49,8 @@ impl Engine {
     }
 }
 
-/// The one store, on either engine.
+/// The one store, on either engine. On its own it reads and writes through the pool; the
+/// copy [`openiop_domain::Store::begin`] returns runs every statement in one transaction.
 #[derive(Clone)]
 pub struct SqlStore {
     pub(crate) pool: AnyPool,
@@ -54,6 +58,99 @@ pub struct SqlStore {
     queries: Arc<AtomicU64>,
     audit_queue: Arc<audit::AuditQueue>,
     reference_cache: Arc<cache::ReferenceCache>,
+    clock: Arc<dyn Clock>,
+    /// Statements left before an injected failure (negative: none). Tests only.
+    fail_in: Arc<AtomicI64>,
+    /// Set inside a unit of work.
+    work: Option<Arc<Work>>,
+}
+
+/// A unit of work's transaction and the instant it began at.
+pub(crate) struct Work {
+    tx: tokio::sync::Mutex<Option<Transaction<'static, Any>>>,
+    now: DateTime<Utc>,
+    /// A write inside it failed part-way: it may hold half a change, so it must not commit.
+    broken: std::sync::atomic::AtomicBool,
+}
+
+/// One store method's write: its own transaction on the pool, or its share of the unit of
+/// work's. Dropped without [`Write::commit`] (an error part-way), its own transaction rolls
+/// back; inside a unit of work, the unit is marked broken and refuses to commit.
+pub(crate) struct Write<'a> {
+    conn: Option<WriteConn<'a>>,
+    work: Option<&'a Work>,
+}
+
+enum WriteConn<'a> {
+    Own(Transaction<'static, Any>),
+    Work(tokio::sync::MutexGuard<'a, Option<Transaction<'static, Any>>>),
+}
+
+impl Write<'_> {
+    pub(crate) async fn commit(mut self) -> Result<()> {
+        match self.conn.take() {
+            Some(WriteConn::Own(tx)) => tx.commit().await.map_err(db_err),
+            Some(WriteConn::Work(_)) | None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Write<'_> {
+    fn drop(&mut self) {
+        if self.conn.is_some()
+            && let Some(w) = self.work
+        {
+            w.broken.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+impl std::ops::Deref for Write<'_> {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match &self.conn {
+            Some(WriteConn::Own(tx)) => tx,
+            Some(WriteConn::Work(g)) => g.as_deref().unwrap_or_else(|| unreachable!("a unit of work's guard without its transaction")),
+            None => unreachable!("a write used after its commit"),
+        }
+    }
+}
+
+impl std::ops::DerefMut for Write<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match &mut self.conn {
+            Some(WriteConn::Own(tx)) => tx,
+            Some(WriteConn::Work(g)) => g.as_deref_mut().unwrap_or_else(|| unreachable!("a unit of work's guard without its transaction")),
+            None => unreachable!("a write used after its commit"),
+        }
+    }
+}
+
+/// A connection for one statement (or one write's savepoint): a pooled one, or the unit of
+/// work's transaction.
+pub(crate) enum Conn<'a> {
+    Pool(PoolConnection<Any>),
+    Work(tokio::sync::MutexGuard<'a, Option<Transaction<'static, Any>>>),
+}
+
+impl std::ops::Deref for Conn<'_> {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            Conn::Pool(c) => c,
+            // `conn` hands out a guard only while the transaction is there.
+            Conn::Work(g) => g.as_deref().unwrap_or_else(|| unreachable!("a unit of work's guard without its transaction")),
+        }
+    }
+}
+
+impl std::ops::DerefMut for Conn<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            Conn::Pool(c) => c,
+            Conn::Work(g) => g.as_deref_mut().unwrap_or_else(|| unreachable!("a unit of work's guard without its transaction")),
+        }
+    }
 }
 
 /// Maps a storage error to the domain's opaque internal error (details go to the log only).
@@ -97,7 +194,106 @@ impl SqlStore {
             .connect(&url)
             .await
             .map_err(db_err)?;
-        Ok(Self { pool, engine, queries: Arc::new(AtomicU64::new(0)), audit_queue: Arc::default(), reference_cache: Arc::default() })
+        Ok(Self {
+            pool,
+            engine,
+            queries: Arc::new(AtomicU64::new(0)),
+            audit_queue: Arc::default(),
+            reference_cache: Arc::default(),
+            clock: Arc::new(SystemClock),
+            fail_in: Arc::new(AtomicI64::new(-1)),
+            work: None,
+        })
+    }
+
+    /// The same store reading the time from `clock` (the application's).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Now: the unit of work's instant inside one, else the clock's.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        match &self.work {
+            Some(w) => w.now,
+            None => self.clock.now(),
+        }
+    }
+
+    pub(crate) fn in_work(&self) -> bool {
+        self.work.is_some()
+    }
+
+    /// A connection for the next statement: the unit of work's transaction inside one, else a
+    /// pooled connection. A unit of work runs one statement at a time; a second one asked for
+    /// while the first holds the transaction is a bug, reported instead of waiting forever.
+    pub(crate) async fn conn(&self) -> Result<Conn<'_>> {
+        match &self.work {
+            None => Ok(Conn::Pool(self.pool.acquire().await.map_err(db_err)?)),
+            Some(w) => {
+                let guard = w.tx.try_lock().map_err(|_| DomainError::internal("a unit of work was asked for two statements at once"))?;
+                if guard.is_none() {
+                    return Err(DomainError::internal("the unit of work has already ended"));
+                }
+                Ok(Conn::Work(guard))
+            }
+        }
+    }
+
+    /// Starts one store method's write (see [`Write`]).
+    pub(crate) async fn write(&self) -> Result<Write<'_>> {
+        match &self.work {
+            None => {
+                self.q()?;
+                let tx = self.pool.begin().await.map_err(db_err)?;
+                Ok(Write { conn: Some(WriteConn::Own(tx)), work: None })
+            }
+            Some(w) => {
+                let guard = w.tx.try_lock().map_err(|_| DomainError::internal("a unit of work was asked for two statements at once"))?;
+                if guard.is_none() {
+                    return Err(DomainError::internal("the unit of work has already ended"));
+                }
+                Ok(Write { conn: Some(WriteConn::Work(guard)), work: Some(w) })
+            }
+        }
+    }
+
+    /// Starts a unit of work (see [`openiop_domain::Store::begin`]).
+    async fn begin_work(&self, now: DateTime<Utc>) -> Result<SqlStore> {
+        self.q()?;
+        let mut tx = match self.engine {
+            // The write lock from the first statement: checks read inside see what will commit.
+            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?,
+            Engine::Postgres => self.pool.begin().await.map_err(db_err)?,
+        };
+        if self.engine == Engine::Postgres {
+            // Every write extends the audit chain and so locks its head; taking that lock first
+            // serializes units of work as SQLite's write lock does, before they read anything.
+            self.q()?;
+            sqlx::query("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE").fetch_one(&mut *tx).await.map_err(db_err)?;
+        }
+        let work = Work { tx: tokio::sync::Mutex::new(Some(tx)), now, broken: Default::default() };
+        Ok(SqlStore { work: Some(Arc::new(work)), ..self.clone() })
+    }
+
+    async fn commit_work(&self) -> Result<()> {
+        let Some(w) = &self.work else { return Err(DomainError::internal("commit outside a unit of work")) };
+        let tx = w.tx.lock().await.take().ok_or_else(|| DomainError::internal("the unit of work has already ended"))?;
+        if w.broken.load(Ordering::SeqCst) {
+            // Dropping the transaction rolls it back.
+            return Err(DomainError::internal("a write failed part-way through the unit of work; nothing of it was kept"));
+        }
+        self.q()?;
+        tx.commit().await.map_err(db_err)?;
+        // What it changed is visible now: cached reference data may be stale.
+        self.reference_cache.invalidate();
+        Ok(())
+    }
+
+    /// Lets `n` more statements through, then fails the next as if the database had gone away
+    /// (tests of atomicity: whatever a use case wrote before it must vanish with it).
+    pub fn fail_after_statements(&self, n: i64) {
+        self.fail_in.store(n, Ordering::SeqCst);
     }
 
     /// Applies the engine's migrations (idempotent).
@@ -112,14 +308,14 @@ impl SqlStore {
             // is selective and scans an organization's rows instead of looking ids up. A database
             // without any are analyzed once (sampled); later starts only let SQLite refresh
             // what has grown (`PRAGMA optimize`, cheap). PostgreSQL's autovacuum keeps its own.
-            self.q();
+            self.q()?;
             let analyzed = sqlx::query("SELECT COUNT(*) AS n FROM sqlite_stat1").fetch_one(&self.pool).await.is_ok_and(|r| {
                 use sqlx::Row;
                 r.try_get::<i64, _>("n").is_ok_and(|n| n > 0)
             });
             let statement =
                 if analyzed { "PRAGMA analysis_limit = 1000; PRAGMA optimize;" } else { "PRAGMA analysis_limit = 1000; ANALYZE;" };
-            self.q();
+            self.q()?;
             sqlx::raw_sql(statement).execute(&self.pool).await.map_err(db_err)?;
         }
         Ok(())
@@ -133,13 +329,23 @@ impl SqlStore {
         &self.pool
     }
 
-    /// Counts one statement sent (see [`openiop_domain::Store::query_count`]).
-    pub(crate) fn q(&self) {
-        self.queries.fetch_add(1, Ordering::Relaxed);
+    /// Counts one statement about to be sent (see [`openiop_domain::Store::query_count`]), or
+    /// fails it when a test asked for a failure here.
+    pub(crate) fn q(&self) -> Result<()> {
+        self.q_n(1)
     }
 
-    pub(crate) fn q_n(&self, n: u64) {
+    pub(crate) fn q_n(&self, n: u64) -> Result<()> {
         self.queries.fetch_add(n, Ordering::Relaxed);
+        let left = self.fail_in.load(Ordering::SeqCst);
+        if left >= 0 {
+            if left < n as i64 {
+                self.fail_in.store(-1, Ordering::SeqCst);
+                return Err(DomainError::internal("injected failure: the database went away"));
+            }
+            self.fail_in.fetch_sub(n as i64, Ordering::SeqCst);
+        }
+        Ok(())
     }
 
     pub(crate) fn queries(&self) -> u64 {
@@ -158,6 +364,7 @@ mod store_impl {
     use openiop_domain::audit::{AuditEntry, AuditEvent, ChainVerdict};
     use openiop_domain::ids::{OrganizationId, SiteId, TokenId, UserId};
     use openiop_domain::store::AuditFilter;
+    use openiop_domain::store::{AccountStore, UnitOfWork};
     use openiop_domain::tenancy::{NewSite, Organization, Site, Slug};
     use openiop_domain::users::{ApiToken, LockoutPolicy, NewUser, StaffSession, User, UserCredentials};
     use openiop_domain::{Result, Store};
@@ -171,13 +378,33 @@ mod store_impl {
             }
         }
         async fn ping(&self) -> Result<()> {
-            self.q();
-            sqlx::query("SELECT 1").execute(&self.pool).await.map_err(super::db_err)?;
+            self.q()?;
+            sqlx::query("SELECT 1").execute(&mut *self.conn().await?).await.map_err(super::db_err)?;
             Ok(())
         }
         fn query_count(&self) -> u64 {
             self.queries()
         }
+        async fn begin(&self, now: DateTime<Utc>) -> Result<Box<dyn UnitOfWork>> {
+            Ok(Box::new(self.begin_work(now).await?))
+        }
+        async fn audit_verify(&self) -> Result<ChainVerdict> {
+            self.verify_chain().await
+        }
+    }
+
+    #[async_trait]
+    impl UnitOfWork for SqlStore {
+        fn now(&self) -> DateTime<Utc> {
+            SqlStore::now(self)
+        }
+        async fn commit(self: Box<Self>) -> Result<()> {
+            self.commit_work().await
+        }
+    }
+
+    #[async_trait]
+    impl AccountStore for SqlStore {
         async fn create_organization(&self, name: &str, slug: &Slug, is_demo: bool, audit: AuditEvent) -> Result<Organization> {
             self.insert_organization(name, slug, is_demo, audit).await
         }
@@ -292,9 +519,6 @@ mod store_impl {
         }
         async fn audit_search(&self, org: OrganizationId, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
             self.search_audit(org, filter).await
-        }
-        async fn audit_verify(&self) -> Result<ChainVerdict> {
-            self.verify_chain().await
         }
     }
 }

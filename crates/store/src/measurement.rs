@@ -4,7 +4,7 @@ use crate::audit::append;
 use crate::rows::{Get, date, parse_date, ts};
 use crate::{SqlStore, db_err, sql};
 use async_trait::async_trait;
-use chrono::Utc;
+
 use openiop_domain::audit::AuditEvent;
 use openiop_domain::ids::{OrganizationId, ProgramId};
 use openiop_domain::measurement::RiskLevel;
@@ -116,8 +116,8 @@ fn plan_row(r: &AnyRow) -> Result<SafetyPlan> {
 }
 
 impl SqlStore {
-    async fn begin_audited(&self, audit: &AuditEvent) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+    async fn begin_audited(&self, audit: &AuditEvent) -> Result<crate::Write<'_>> {
+        let mut tx = self.write().await?;
         append(self, &mut tx, audit).await?;
         Ok(tx)
     }
@@ -126,10 +126,10 @@ impl SqlStore {
 #[async_trait]
 impl MeasurementStore for SqlStore {
     async fn measurement_settings(&self, org: OrganizationId) -> Result<MeasurementSettings> {
-        self.q();
+        self.q()?;
         let r = sqlx::query("SELECT settings FROM measurement_settings WHERE organization_id = $1")
             .bind(org.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
         match r {
@@ -140,7 +140,7 @@ impl MeasurementStore for SqlStore {
 
     async fn save_measurement_settings(&self, org: OrganizationId, s: MeasurementSettings, audit: AuditEvent) -> Result<()> {
         let mut tx = self.begin_audited(&audit).await?;
-        self.q_n(2);
+        self.q_n(2)?;
         sqlx::query("DELETE FROM measurement_settings WHERE organization_id = $1")
             .bind(org.to_string())
             .execute(&mut *tx)
@@ -149,16 +149,16 @@ impl MeasurementStore for SqlStore {
         sqlx::query("INSERT INTO measurement_settings (organization_id, settings, updated_at) VALUES ($1, $2, $3)")
             .bind(org.to_string())
             .bind(json(&s)?)
-            .bind(ts(Utc::now()))
+            .bind(ts(self.now()))
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn save_instrument(&self, org: OrganizationId, i: StoredInstrument, audit: AuditEvent) -> Result<()> {
         let mut tx = self.begin_audited(&audit).await?;
-        self.q_n(2);
+        self.q_n(2)?;
         sqlx::query("DELETE FROM instruments WHERE organization_id = $1 AND code = $2")
             .bind(org.to_string())
             .bind(&i.code)
@@ -179,16 +179,16 @@ impl MeasurementStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn imported_instruments(&self, org: OrganizationId) -> Result<Vec<StoredInstrument>> {
-        self.q();
+        self.q()?;
         let rows = sqlx::query(
             "SELECT code, scoring_for, definition, questionnaire, imported_at FROM instruments WHERE organization_id = $1 ORDER BY code",
         )
         .bind(org.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         rows.iter()
@@ -205,18 +205,18 @@ impl MeasurementStore for SqlStore {
     }
 
     async fn add_cadence(&self, org: OrganizationId, c: Cadence, audit: AuditEvent) -> Result<()> {
-        self.q();
+        self.q()?;
         let prog = sqlx::query("SELECT id FROM programs WHERE id = $1 AND organization_id = $2")
             .bind(c.program_id.to_string())
             .bind(org.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
         if prog.is_none() {
             return Err(DomainError::field("program_id", "unknown_reference", "is not a program of this organization"));
         }
         let mut tx = self.begin_audited(&audit).await?;
-        self.q_n(2);
+        self.q_n(2)?;
         let dup = sqlx::query("SELECT id FROM measurement_cadences WHERE program_id = $1 AND instrument = $2")
             .bind(c.program_id.to_string())
             .bind(&c.instrument)
@@ -236,36 +236,36 @@ impl MeasurementStore for SqlStore {
         .bind(&c.instrument)
         .bind(i64::from(c.every_days))
         .bind(c.follow_up)
-        .bind(ts(Utc::now()))
+        .bind(ts(self.now()))
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn remove_cadence(&self, org: OrganizationId, id: CadenceId, audit: AuditEvent) -> Result<Cadence> {
         let found = self.cadences(org, None).await?.into_iter().find(|c| c.id == id).ok_or(DomainError::NotFound("cadence"))?;
         let mut tx = self.begin_audited(&audit).await?;
-        self.q();
+        self.q()?;
         sqlx::query("DELETE FROM measurement_cadences WHERE id = $1 AND organization_id = $2")
             .bind(id.to_string())
             .bind(org.to_string())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(found)
     }
 
     async fn cadences(&self, org: OrganizationId, program: Option<ProgramId>) -> Result<Vec<Cadence>> {
-        self.q();
+        self.q()?;
         let rows = sqlx::query(
             "SELECT id, program_id, instrument, every_days, follow_up FROM measurement_cadences WHERE organization_id = $1 \
              AND ($2 = '' OR program_id = $2) ORDER BY program_id, instrument",
         )
         .bind(org.to_string())
         .bind(program.map(|p| p.to_string()).unwrap_or_default())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         rows.iter()
@@ -284,7 +284,7 @@ impl MeasurementStore for SqlStore {
     async fn record_result(&self, org: OrganizationId, n: NewResult, audit: AuditEvent) -> Result<MeasurementResult> {
         let r = n.result;
         let mut tx = self.begin_audited(&audit).await?;
-        self.q();
+        self.q()?;
         sqlx::query(sql(format!(
             "INSERT INTO measurement_results (organization_id, total, band, {RESULT_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
@@ -312,7 +312,7 @@ impl MeasurementStore for SqlStore {
         .await
         .map_err(db_err)?;
         if let Some(link) = n.link {
-            self.q();
+            self.q()?;
             let done = sqlx::query("UPDATE measurement_links SET used_at = $1, result_id = $2 WHERE id = $3 AND used_at IS NULL")
                 .bind(ts(r.recorded_at))
                 .bind(r.id.to_string())
@@ -326,7 +326,7 @@ impl MeasurementStore for SqlStore {
         }
         if let Some((flag, task, flag_audit)) = n.risk {
             append(self, &mut tx, &flag_audit).await?;
-            self.q_n(2);
+            self.q_n(2)?;
             sqlx::query(sql(format!(
                 "INSERT INTO risk_flags (organization_id, {FLAG_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
             )))
@@ -364,18 +364,18 @@ impl MeasurementStore for SqlStore {
             .await
             .map_err(db_err)?;
         }
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(r)
     }
 
     async fn results(&self, org: OrganizationId, patient: PatientId) -> Result<Vec<MeasurementResult>> {
-        self.q();
+        self.q()?;
         let rows = sqlx::query(sql(format!(
             "SELECT {RESULT_COLUMNS} FROM measurement_results WHERE organization_id = $1 AND patient_id = $2 ORDER BY administered_on, recorded_at"
         )))
         .bind(org.to_string())
         .bind(patient.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         rows.iter().map(result_row).collect()
@@ -383,7 +383,7 @@ impl MeasurementStore for SqlStore {
 
     async fn create_link(&self, org: OrganizationId, l: MeasurementLink, token_hash: &str, audit: AuditEvent) -> Result<()> {
         let mut tx = self.begin_audited(&audit).await?;
-        self.q();
+        self.q()?;
         sqlx::query(
             "INSERT INTO measurement_links (id, organization_id, token_hash, patient_id, episode_id, instrument, context, follow_up_days, \
              expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -401,41 +401,41 @@ impl MeasurementStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn link_by_token_hash(&self, token_hash: &str) -> Result<Option<MeasurementLink>> {
-        self.q();
+        self.q()?;
         let r = sqlx::query(
             "SELECT id, organization_id, patient_id, episode_id, instrument, context, follow_up_days, expires_at, used_at, created_at \
              FROM measurement_links WHERE token_hash = $1",
         )
         .bind(token_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         r.as_ref().map(link_row).transpose()
     }
 
     async fn risk_flags(&self, org: OrganizationId, patient: PatientId) -> Result<Vec<RiskFlagRecord>> {
-        self.q();
+        self.q()?;
         let rows = sqlx::query(sql(format!(
             "SELECT {FLAG_COLUMNS} FROM risk_flags WHERE organization_id = $1 AND patient_id = $2 ORDER BY raised_at DESC"
         )))
         .bind(org.to_string())
         .bind(patient.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         rows.iter().map(flag_row).collect()
     }
 
     async fn risk_flag(&self, org: OrganizationId, id: RiskFlagId) -> Result<RiskFlagRecord> {
-        self.q();
+        self.q()?;
         let r = sqlx::query(sql(format!("SELECT {FLAG_COLUMNS} FROM risk_flags WHERE organization_id = $1 AND id = $2")))
             .bind(org.to_string())
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .map_err(db_err)?
             .ok_or(DomainError::NotFound("risk flag"))?;
@@ -443,7 +443,7 @@ impl MeasurementStore for SqlStore {
     }
 
     async fn tasks(&self, org: OrganizationId, f: TaskFilter) -> Result<Vec<ClinicalTask>> {
-        self.q();
+        self.q()?;
         let rows = sqlx::query(
             "SELECT id, patient_id, episode_id, risk_flag_id, assigned_to, title, due_at, created_at, completed_at FROM clinical_tasks \
              WHERE organization_id = $1 AND ($2 = '' OR assigned_to = $2) AND ($3 = '' OR patient_id = $3) \
@@ -453,7 +453,7 @@ impl MeasurementStore for SqlStore {
         .bind(f.assigned_to.map(|u| u.to_string()).unwrap_or_default())
         .bind(f.patient.map(|p| p.to_string()).unwrap_or_default())
         .bind(i64::from(f.open_only))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         rows.iter().map(task_row).collect()
@@ -461,7 +461,7 @@ impl MeasurementStore for SqlStore {
 
     async fn record_assessment(&self, org: OrganizationId, a: RiskAssessment, audit: AuditEvent) -> Result<()> {
         let mut tx = self.begin_audited(&audit).await?;
-        self.q_n(3);
+        self.q_n(3)?;
         let at = ts(a.assessed_at);
         let cleared = sqlx::query(
             "UPDATE risk_flags SET cleared_at = $1, cleared_by = $2, assessment_id = $3 WHERE id = $4 AND organization_id = $5 AND cleared_at IS NULL",
@@ -501,18 +501,18 @@ impl MeasurementStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn assessments(&self, org: OrganizationId, patient: PatientId) -> Result<Vec<RiskAssessment>> {
-        self.q();
+        self.q()?;
         let rows = sqlx::query(
             "SELECT id, risk_flag_id, patient_id, assessed_by, assessed_by_name, assessed_at, risk_level, findings, disposition, \
              safety_plan_reviewed FROM risk_assessments WHERE organization_id = $1 AND patient_id = $2 ORDER BY assessed_at DESC",
         )
         .bind(org.to_string())
         .bind(patient.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         rows.iter()
@@ -535,7 +535,7 @@ impl MeasurementStore for SqlStore {
 
     async fn save_safety_plan(&self, org: OrganizationId, mut plan: SafetyPlan, audit: AuditEvent) -> Result<SafetyPlan> {
         let mut tx = self.begin_audited(&audit).await?;
-        self.q_n(2);
+        self.q_n(2)?;
         let v = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM safety_plans WHERE episode_id = $1")
             .bind(plan.episode_id.to_string())
             .fetch_one(&mut *tx)
@@ -558,19 +558,19 @@ impl MeasurementStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(plan)
     }
 
     async fn safety_plan(&self, org: OrganizationId, episode: EpisodeId) -> Result<Option<SafetyPlan>> {
-        self.q();
+        self.q()?;
         let r = sqlx::query(
             "SELECT id, episode_id, patient_id, version, sections, recorded_by, recorded_by_name, recorded_at FROM safety_plans \
              WHERE organization_id = $1 AND episode_id = $2 ORDER BY version DESC LIMIT 1",
         )
         .bind(org.to_string())
         .bind(episode.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         r.as_ref().map(plan_row).transpose()
@@ -594,7 +594,7 @@ impl MeasurementStore for SqlStore {
             None => None,
         };
         let within = |alias: &str| list.as_ref().map(|l| format!(" AND {alias}.program_id IN ({l})")).unwrap_or_default();
-        self.q_n(3);
+        self.q_n(3)?;
         // Episode facts once per episode, results with only their own columns: at operator
         // scale 122,000 results come with 14,000 episodes, not 122,000 copies of them.
         let episodes = crate::bound(
@@ -605,7 +605,7 @@ impl MeasurementStore for SqlStore {
             ),
             &binds,
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         let rows = crate::bound(
@@ -616,7 +616,7 @@ impl MeasurementStore for SqlStore {
             ),
             &binds,
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         let mut span_binds = binds.clone();
@@ -630,7 +630,7 @@ impl MeasurementStore for SqlStore {
             ),
             &span_binds,
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         let mut levels: std::collections::HashMap<EpisodeId, Vec<(LevelOfCare, chrono::NaiveDate, Option<chrono::NaiveDate>)>> =

@@ -3,7 +3,7 @@ use crate::audit::append;
 use crate::rows::{Get, date, parse_date, ts};
 use crate::{SqlStore, db_err, sql};
 use async_trait::async_trait;
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use openiop_domain::audit::AuditEvent;
 use openiop_domain::ids::{OrganizationId, ProgramId, SiteId};
 use openiop_domain::patients::*;
@@ -22,7 +22,7 @@ fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
 
 /// Next value of a per-organization counter (MRNs), inside the caller's transaction.
 async fn next_counter(store: &SqlStore, conn: &mut AnyConnection, org: OrganizationId, name: &str) -> Result<i64> {
-    store.q_n(2);
+    store.q_n(2)?;
     let r = sqlx::query("UPDATE org_counters SET value = value + 1 WHERE organization_id = $1 AND name = $2 RETURNING value")
         .bind(org.to_string())
         .bind(name)
@@ -59,7 +59,7 @@ async fn insert_patient(
     .fetch_optional(&mut *conn)
     .await
     .map_err(db_err)?;
-    store.q();
+    store.q()?;
     if let Some(r) = found
         && !allow_duplicate
     {
@@ -81,7 +81,7 @@ async fn insert_patient(
         coverages: vec![],
         collaterals: vec![],
     };
-    store.q();
+    store.q()?;
     sqlx::query(
         "INSERT INTO patients (id, organization_id, site_id, mrn, legal_first, legal_last, preferred_name, date_of_birth, details, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -95,7 +95,7 @@ async fn insert_patient(
     .bind(&p.preferred_name)
     .bind(date(p.date_of_birth))
     .bind(json(p)?)
-    .bind(ts(Utc::now()))
+    .bind(ts(store.now()))
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;
@@ -110,7 +110,7 @@ async fn insert_episode(
     a: &Admission,
     referral: Option<ReferralId>,
 ) -> Result<EpisodeId> {
-    store.q_n(3);
+    store.q_n(3)?;
     let open = sqlx::query("SELECT id FROM episodes WHERE patient_id = $1 AND status <> 'discharged'")
         .bind(patient.to_string())
         .fetch_optional(&mut *conn)
@@ -131,7 +131,7 @@ async fn insert_episode(
         .ok_or_else(|| DomainError::field("program_id", "unknown_reference", "is not a program of this organization"))?;
     let site = prog.text("site_id")?;
     if let Some(t) = a.track_id {
-        store.q();
+        store.q()?;
         let ok = sqlx::query("SELECT id FROM tracks WHERE id = $1 AND program_id = $2")
             .bind(t.to_string())
             .bind(a.program_id.to_string())
@@ -160,7 +160,7 @@ async fn insert_episode(
     .bind(true)
     .bind(true)
     .bind(referral.map(|r| r.to_string()))
-    .bind(ts(Utc::now()))
+    .bind(ts(store.now()))
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;
@@ -189,7 +189,7 @@ async fn insert_diagnoses(
     offset: i64,
 ) -> Result<()> {
     for (i, dx) in d.iter().enumerate() {
-        store.q();
+        store.q()?;
         sqlx::query("INSERT INTO diagnoses (id, organization_id, episode_id, code, description, is_primary, position) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(uuid::Uuid::now_v7().to_string())
             .bind(org.to_string())
@@ -216,7 +216,7 @@ async fn insert_span(
     from: NaiveDate,
     reason: &str,
 ) -> Result<()> {
-    store.q();
+    store.q()?;
     sqlx::query(
         "INSERT INTO level_spans (id, organization_id, episode_id, line, level_edition, level_code, from_date, reason, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -229,7 +229,7 @@ async fn insert_span(
     .bind(&level.code)
     .bind(date(from))
     .bind(reason)
-    .bind(ts(Utc::now()))
+    .bind(ts(store.now()))
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;
@@ -331,24 +331,24 @@ impl SqlStore {
             }
         };
         let run = |q: String| crate::bound(q, &binds);
-        self.q_n(3);
+        self.q_n(3)?;
         let rows =
             run(format!("SELECT {EPISODE_COLUMNS} FROM episodes e WHERE e.organization_id = $1 AND {clause} ORDER BY e.admitted_on DESC"))
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.conn().await?)
                 .await
                 .map_err(db_err)?;
         let dx = run(format!(
             "SELECT d.episode_id, d.code, d.description, d.is_primary FROM diagnoses d JOIN episodes e ON e.id = d.episode_id \
              WHERE e.organization_id = $1 AND {clause} ORDER BY d.position"
         ))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         let spans = run(format!(
             "SELECT s.episode_id, s.line, s.level_edition, s.level_code, s.from_date, s.to_date, s.reason FROM level_spans s JOIN episodes e ON e.id = s.episode_id \
-             WHERE e.organization_id = $1 AND {clause} ORDER BY s.from_date, s.created_at"
+             WHERE e.organization_id = $1 AND {clause} ORDER BY s.from_date, s.created_at, CASE s.line WHEN 'clinical' THEN 0 ELSE 1 END"
         ))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         let mut out = Vec::with_capacity(rows.len());
@@ -403,13 +403,13 @@ impl SqlStore {
     }
 
     async fn patient_children(&self, org: OrganizationId, p: &mut Patient) -> Result<()> {
-        self.q_n(2);
+        self.q_n(2)?;
         let cols = sqlx::query(
             "SELECT id, name, relationship, phone, email FROM collaterals WHERE organization_id = $1 AND patient_id = $2 ORDER BY name",
         )
         .bind(org.to_string())
         .bind(p.id.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         p.collaterals = cols
@@ -429,7 +429,7 @@ impl SqlStore {
         )
         .bind(org.to_string())
         .bind(p.id.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         p.coverages = covs
@@ -446,8 +446,8 @@ impl SqlStore {
         Ok(())
     }
 
-    async fn begin_with(&self, audit: &AuditEvent) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+    async fn begin_with(&self, audit: &AuditEvent) -> Result<crate::Write<'_>> {
+        let mut tx = self.write().await?;
         append(self, &mut tx, audit).await?;
         Ok(tx)
     }
@@ -470,11 +470,11 @@ impl PatientStore for SqlStore {
             from_level: r.from_level,
             patient: r.patient,
             patient_id: None,
-            received_on: Utc::now().date_naive(),
+            received_on: self.now().date_naive(),
         };
         audit.resource_id = Some(referral.id.to_string());
         let mut tx = self.begin_with(&audit).await?;
-        self.q_n(2);
+        self.q_n(2)?;
         let site = sqlx::query("SELECT id FROM sites WHERE id = $1 AND organization_id = $2")
             .bind(referral.site_id.to_string())
             .bind(org.to_string())
@@ -500,32 +500,32 @@ impl PatientStore for SqlStore {
             .bind(json(&referral.patient)?)
             .bind(None::<String>)
             .bind(date(referral.received_on))
-            .bind(ts(Utc::now()))
+            .bind(ts(self.now()))
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(referral)
     }
 
     async fn referrals(&self, org: OrganizationId) -> Result<Vec<Referral>> {
-        self.q();
+        self.q()?;
         let rows = sqlx::query(sql(format!(
             "SELECT {REFERRAL_COLUMNS} FROM referrals WHERE organization_id = $1 ORDER BY received_on DESC, created_at DESC"
         )))
         .bind(org.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         rows.iter().map(referral_row).collect()
     }
 
     async fn referral(&self, org: OrganizationId, id: ReferralId) -> Result<Referral> {
-        self.q();
+        self.q()?;
         let r = sqlx::query(sql(format!("SELECT {REFERRAL_COLUMNS} FROM referrals WHERE organization_id = $1 AND id = $2")))
             .bind(org.to_string())
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
         r.as_ref().map(referral_row).transpose()?.ok_or(DomainError::NotFound("referral"))
@@ -551,7 +551,7 @@ impl PatientStore for SqlStore {
         }
         audit.resource_id = Some(id.to_string());
         let mut tx = self.begin_with(&audit).await?;
-        self.q();
+        self.q()?;
         sqlx::query("UPDATE referrals SET status = $1, status_reason = $2 WHERE id = $3 AND organization_id = $4 AND status = $5")
             .bind(status.code())
             .bind(reason.trim())
@@ -561,7 +561,7 @@ impl PatientStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn accept_referral(
@@ -575,7 +575,7 @@ impl PatientStore for SqlStore {
         if !r.status.can_move_to(ReferralStatus::Accepted) {
             return Err(DomainError::conflict("invalid_transition", format!("a {} referral cannot be accepted", r.status.code())));
         }
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         // Register and admit first so the audit entry can name the patient.
         let patient = insert_patient(self, &mut tx, org, r.site_id, &r.patient, true).await?;
         audit.patient_id = Some(patient.id.to_string());
@@ -584,7 +584,7 @@ impl PatientStore for SqlStore {
         let episode = insert_episode(self, &mut tx, org, patient.id, &a, Some(id)).await?;
         if let Some(from) = &r.from_level {
             // Where the patient stepped down from is kept on the clinical line's first span.
-            self.q();
+            self.q()?;
             sqlx::query("UPDATE level_spans SET reason = $1 WHERE episode_id = $2 AND line = 'clinical'")
                 .bind(format!("Admission (step-down from {})", from.label()))
                 .bind(episode.to_string())
@@ -592,14 +592,14 @@ impl PatientStore for SqlStore {
                 .await
                 .map_err(db_err)?;
         }
-        self.q();
+        self.q()?;
         sqlx::query("UPDATE referrals SET status = 'accepted', patient_id = $1 WHERE id = $2")
             .bind(patient.id.to_string())
             .bind(id.to_string())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         let e = self.episode(org, episode).await?;
         Ok((patient, e))
     }
@@ -612,22 +612,22 @@ impl PatientStore for SqlStore {
         allow_duplicate: bool,
         mut audit: AuditEvent,
     ) -> Result<Patient> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         // The duplicate check and the insert are one transaction; the audit entry comes after
         // the patient id exists, still inside it.
-        self.q();
+        self.q()?;
         sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1").execute(&mut *tx).await.map_err(db_err)?;
         let patient = insert_patient(self, &mut tx, org, site, &p, allow_duplicate).await?;
         audit.patient_id = Some(patient.id.to_string());
         audit.resource_id = Some(patient.id.to_string());
         append(self, &mut tx, &audit).await?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(patient)
     }
 
     async fn update_patient(&self, org: OrganizationId, id: PatientId, p: PatientDetails, audit: AuditEvent) -> Result<()> {
         let mut tx = self.begin_with(&audit).await?;
-        self.q();
+        self.q()?;
         let done = sqlx::query("UPDATE patients SET legal_first = $1, legal_last = $2, preferred_name = $3, date_of_birth = $4, details = $5 WHERE id = $6 AND organization_id = $7")
             .bind(&p.legal_first)
             .bind(&p.legal_last)
@@ -642,15 +642,15 @@ impl PatientStore for SqlStore {
         if done.rows_affected() == 0 {
             return Err(DomainError::NotFound("patient"));
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn patient(&self, org: OrganizationId, id: PatientId) -> Result<Patient> {
-        self.q();
+        self.q()?;
         let r = sqlx::query("SELECT id, organization_id, site_id, mrn, details FROM patients WHERE organization_id = $1 AND id = $2")
             .bind(org.to_string())
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
         let mut p = r.as_ref().map(patient_row).transpose()?.ok_or(DomainError::NotFound("patient"))?;
@@ -664,7 +664,7 @@ impl PatientStore for SqlStore {
             return Ok(vec![]);
         }
         let like = format!("%{}%", q.replace(['%', '_'], ""));
-        self.q();
+        self.q()?;
         let rows = sqlx::query(
             "SELECT id, site_id, mrn, legal_first, legal_last, preferred_name, date_of_birth FROM patients WHERE organization_id = $1 AND \
              (lower(legal_last) LIKE $2 OR lower(legal_first) LIKE $2 OR lower(preferred_name) LIKE $2 OR lower(legal_first || ' ' || legal_last) LIKE $2 \
@@ -673,7 +673,7 @@ impl PatientStore for SqlStore {
         .bind(org.to_string())
         .bind(like)
         .bind(query.trim())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         let mut out = Vec::new();
@@ -707,8 +707,8 @@ impl PatientStore for SqlStore {
             for id in chunk {
                 q = q.bind(id.to_string());
             }
-            self.q();
-            for r in q.fetch_all(&self.pool).await.map_err(db_err)? {
+            self.q()?;
+            for r in q.fetch_all(&mut *self.conn().await?).await.map_err(db_err)? {
                 let preferred = r.text("preferred_name")?;
                 let first = if preferred.is_empty() { r.text("legal_first")? } else { preferred };
                 out.push(PatientSummary {
@@ -735,11 +735,11 @@ impl PatientStore for SqlStore {
                 }
                 query
             };
-            self.q_n(3);
+            self.q_n(3)?;
             let rows = bind_all(format!(
                 "SELECT id, organization_id, site_id, mrn, details FROM patients WHERE organization_id = $1 AND id IN ({list})"
             ))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
             let start = out.len();
@@ -747,7 +747,7 @@ impl PatientStore for SqlStore {
                 out.push((patient_row(r)?, Vec::new()));
             }
             let cols = bind_all(format!("SELECT id, patient_id, name, relationship, phone, email FROM collaterals WHERE organization_id = $1 AND patient_id IN ({list})"))
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.conn().await?)
                 .await
                 .map_err(db_err)?;
             for r in &cols {
@@ -766,7 +766,7 @@ impl PatientStore for SqlStore {
                 "SELECT id, patient_id, recipients, purpose, information, expires_on, expiry_event, signed_by, signed_on, collateral_id, revoked_on, revoked_by, \
                  revocation_note FROM consents WHERE organization_id = $1 AND patient_id IN ({list})"
             ))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
             for r in &cons {
@@ -782,7 +782,7 @@ impl PatientStore for SqlStore {
     async fn add_collateral(&self, org: OrganizationId, patient: PatientId, c: Collateral, audit: AuditEvent) -> Result<()> {
         self.patient(org, patient).await?;
         let mut tx = self.begin_with(&audit).await?;
-        self.q();
+        self.q()?;
         sqlx::query("INSERT INTO collaterals (id, organization_id, patient_id, name, relationship, phone, email) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(c.id.to_string())
             .bind(org.to_string())
@@ -794,13 +794,13 @@ impl PatientStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn add_coverage(&self, org: OrganizationId, patient: PatientId, c: Coverage, audit: AuditEvent) -> Result<()> {
         let p = self.patient(org, patient).await?;
         let mut tx = self.begin_with(&audit).await?;
-        self.q();
+        self.q()?;
         sqlx::query("INSERT INTO coverages (id, organization_id, patient_id, payer, member_id, group_number, position) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(c.id.to_string())
             .bind(org.to_string())
@@ -812,14 +812,14 @@ impl PatientStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn admit(&self, org: OrganizationId, patient: PatientId, a: Admission, audit: AuditEvent) -> Result<Episode> {
         self.patient(org, patient).await?;
         let mut tx = self.begin_with(&audit).await?;
         let id = insert_episode(self, &mut tx, org, patient, &a, None).await?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         self.episode(org, id).await
     }
 
@@ -839,7 +839,7 @@ impl PatientStore for SqlStore {
         let e = self.episode(org, episode).await?;
         change.check(&e)?;
         let mut tx = self.begin_with(&audit).await?;
-        self.q();
+        self.q()?;
         let day_before = change.from.pred_opt().unwrap_or(change.from);
         sqlx::query("UPDATE level_spans SET to_date = $1 WHERE episode_id = $2 AND line = $3 AND to_date IS NULL")
             .bind(date(day_before))
@@ -851,7 +851,7 @@ impl PatientStore for SqlStore {
         insert_span(self, &mut tx, org, episode, change.line, &change.level, change.from, &change.reason).await?;
         if change.line == LevelLine::Clinical {
             // A level change calls for re-assessment and a plan review (iop-rules.md: plan review after any level change).
-            self.q();
+            self.q()?;
             sqlx::query("UPDATE episodes SET reassessment_due = $1, plan_review_due = $1 WHERE id = $2")
                 .bind(true)
                 .bind(episode.to_string())
@@ -859,7 +859,7 @@ impl PatientStore for SqlStore {
                 .await
                 .map_err(db_err)?;
         }
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         self.episode(org, episode).await
     }
 
@@ -867,7 +867,7 @@ impl PatientStore for SqlStore {
         let e = self.episode(org, episode).await?;
         e.require_open()?;
         let mut tx = self.begin_with(&audit).await?;
-        self.q_n(2);
+        self.q_n(2)?;
         let t = sqlx::query("SELECT program_id FROM tracks WHERE id = $1 AND organization_id = $2")
             .bind(track.to_string())
             .bind(org.to_string())
@@ -890,7 +890,7 @@ impl PatientStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn set_episode_status(&self, org: OrganizationId, episode: EpisodeId, status: EpisodeStatus, audit: AuditEvent) -> Result<()> {
@@ -900,14 +900,14 @@ impl PatientStore for SqlStore {
             return Err(DomainError::conflict("use_discharge", "discharge an episode with its discharge record"));
         }
         let mut tx = self.begin_with(&audit).await?;
-        self.q();
+        self.q()?;
         sqlx::query("UPDATE episodes SET status = $1 WHERE id = $2")
             .bind(status.code())
             .bind(episode.to_string())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn set_episode_flags(
@@ -920,7 +920,7 @@ impl PatientStore for SqlStore {
     ) -> Result<()> {
         let e = self.episode(org, episode).await?;
         let mut tx = self.begin_with(&audit).await?;
-        self.q();
+        self.q()?;
         sqlx::query("UPDATE episodes SET reassessment_due = $1, plan_review_due = $2 WHERE id = $3")
             .bind(reassessment.unwrap_or(e.reassessment_due))
             .bind(review.unwrap_or(e.plan_review_due))
@@ -928,7 +928,7 @@ impl PatientStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn add_diagnoses(&self, org: OrganizationId, episode: EpisodeId, d: Vec<Diagnosis>, audit: AuditEvent) -> Result<()> {
@@ -937,7 +937,7 @@ impl PatientStore for SqlStore {
         let fresh: Vec<Diagnosis> = d.into_iter().filter(|x| !e.diagnoses.iter().any(|y| y.code == x.code)).collect();
         let mut tx = self.begin_with(&audit).await?;
         insert_diagnoses(self, &mut tx, org, episode, &fresh, e.diagnoses.len() as i64).await?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn discharge(&self, org: OrganizationId, episode: EpisodeId, d: Discharge, audit: AuditEvent) -> Result<Episode> {
@@ -949,7 +949,7 @@ impl PatientStore for SqlStore {
             return Err(DomainError::field("date", "before_level_change", &format!("cannot be before the last level change on {last}")));
         }
         let mut tx = self.begin_with(&audit).await?;
-        self.q_n(2);
+        self.q_n(2)?;
         sqlx::query("UPDATE level_spans SET to_date = $1 WHERE episode_id = $2 AND to_date IS NULL")
             .bind(date(d.date))
             .bind(episode.to_string())
@@ -964,7 +964,7 @@ impl PatientStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         self.episode(org, episode).await
     }
 
@@ -998,7 +998,7 @@ impl PatientStore for SqlStore {
         };
         audit.resource_id = Some(consent.id.to_string());
         let mut tx = self.begin_with(&audit).await?;
-        self.q();
+        self.q()?;
         sqlx::query(
             "INSERT INTO consents (id, organization_id, patient_id, recipients, purpose, information, expires_on, expiry_event, signed_by, signed_on, collateral_id, \
              revoked_by, revocation_note, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
@@ -1016,11 +1016,11 @@ impl PatientStore for SqlStore {
         .bind(consent.collateral_id.map(|c| c.to_string()))
         .bind("")
         .bind("")
-        .bind(ts(Utc::now()))
+        .bind(ts(self.now()))
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(consent)
     }
 
@@ -1037,7 +1037,7 @@ impl PatientStore for SqlStore {
             return Err(DomainError::field("revoked_by", "required", "record who revoked the consent (revocation must be in writing)"));
         }
         let mut tx = self.begin_with(&audit).await?;
-        self.q();
+        self.q()?;
         let done = sqlx::query("UPDATE consents SET revoked_on = $1, revoked_by = $2, revocation_note = $3 WHERE id = $4 AND organization_id = $5 AND revoked_on IS NULL")
             .bind(date(on))
             .bind(by.trim())
@@ -1050,18 +1050,18 @@ impl PatientStore for SqlStore {
         if done.rows_affected() == 0 {
             return Err(DomainError::NotFound("consent in force"));
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn consents(&self, org: OrganizationId, patient: PatientId) -> Result<Vec<Consent>> {
-        self.q();
+        self.q()?;
         let rows = sqlx::query(
             "SELECT id, patient_id, recipients, purpose, information, expires_on, expiry_event, signed_by, signed_on, collateral_id, revoked_on, revoked_by, \
              revocation_note FROM consents WHERE organization_id = $1 AND patient_id = $2 ORDER BY signed_on DESC, created_at DESC",
         )
         .bind(org.to_string())
         .bind(patient.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         rows.iter().map(consent_row).collect()

@@ -109,7 +109,7 @@ fn note_row(r: &AnyRow) -> Result<SessionNote> {
 
 impl SqlStore {
     async fn load_plans(&self, clause: &str, binds: &[String]) -> Result<Vec<PlanVersion>> {
-        self.q();
+        self.q()?;
         let q = format!(
             "SELECT {PLAN_COLUMNS} FROM plan_versions p JOIN episodes e ON e.id = p.episode_id WHERE {clause} ORDER BY p.episode_id, p.version"
         );
@@ -117,16 +117,16 @@ impl SqlStore {
         for b in binds {
             query = query.bind(b.clone());
         }
-        let rows = query.fetch_all(&self.pool).await.map_err(db_err)?;
+        let rows = query.fetch_all(&mut *self.conn().await?).await.map_err(db_err)?;
         rows.iter().map(plan_row).collect()
     }
 
     /// Notes matching a clause on `n`, with their objectives and addenda: three queries.
     async fn load_notes(&self, clause: &str, binds: &[String]) -> Result<Vec<SessionNote>> {
         let run = |q: String| crate::bound(q, binds);
-        self.q_n(3);
+        self.q_n(3)?;
         let rows = run(format!("SELECT {NOTE_COLUMNS} FROM session_notes n WHERE {clause} ORDER BY n.created_at, n.id"))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
         let mut notes = rows.iter().map(note_row).collect::<Result<Vec<_>>>()?;
@@ -136,7 +136,7 @@ impl SqlStore {
         let index: std::collections::HashMap<NoteId, usize> = notes.iter().enumerate().map(|(i, n)| (n.id, i)).collect();
         let objs =
             run(format!("SELECT x.note_id, x.objective_id FROM note_objectives x JOIN session_notes n ON n.id = x.note_id WHERE {clause}"))
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.conn().await?)
                 .await
                 .map_err(db_err)?;
         for r in &objs {
@@ -148,7 +148,7 @@ impl SqlStore {
             "SELECT a.id, a.note_id, a.author_id, a.author, a.text, a.created_at FROM note_addenda a JOIN session_notes n ON n.id = a.note_id \
              WHERE {clause} ORDER BY a.created_at, a.id"
         ))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         for r in &adds {
@@ -179,9 +179,9 @@ impl PlanStore for SqlStore {
         author: UserId,
         audit: AuditEvent,
     ) -> Result<PlanVersion> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q_n(3);
+        self.q_n(3)?;
         let drafts =
             sqlx::query("SELECT id FROM plan_versions WHERE episode_id = $1 AND organization_id = $2 AND clinician_signed_at IS NULL")
                 .bind(episode.id.to_string())
@@ -200,7 +200,7 @@ impl PlanStore for SqlStore {
             .int("v")?
             + 1;
         let id = PlanVersionId::new();
-        let now = Utc::now();
+        let now = self.now();
         sqlx::query(
             "INSERT INTO plan_versions (id, organization_id, episode_id, patient_id, version, content, reason, planned_discharge_on, author_id, \
              created_at, supervisor_required) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -219,7 +219,7 @@ impl PlanStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(|e| unique_or(e, "plan_draft_exists", "another version was just created; reload"))?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(PlanVersion {
             id,
             organization_id: org,
@@ -242,9 +242,9 @@ impl PlanStore for SqlStore {
     }
 
     async fn update_plan_draft(&self, org: OrganizationId, id: PlanVersionId, v: NewPlanVersion, audit: AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q();
+        self.q()?;
         let done = sqlx::query(
             "UPDATE plan_versions SET content = $1, reason = $2, planned_discharge_on = $3 WHERE id = $4 AND organization_id = $5 \
              AND clinician_signed_at IS NULL",
@@ -258,11 +258,12 @@ impl PlanStore for SqlStore {
         .await
         .map_err(locked_or)?;
         if done.rows_affected() == 0 {
-            // Exists but signed, or does not exist.
+            // Exists but signed, or does not exist (nothing was written: the write ends here).
+            drop(tx);
             self.plan_version(org, id).await?.require_draft()?;
             return Err(DomainError::NotFound("plan"));
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn plan_version(&self, org: OrganizationId, id: PlanVersionId) -> Result<PlanVersion> {
@@ -298,9 +299,9 @@ impl PlanStore for SqlStore {
         supervisor: Option<UserId>,
         audit: AuditEvent,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q_n(2);
+        self.q_n(2)?;
         let done = sqlx::query(
             "UPDATE plan_versions SET clinician_name = $1, clinician_id = $2, clinician_signed_at = $3, supervisor_required = $4, supervisor_id = $5 \
              WHERE id = $6 AND organization_id = $7 AND clinician_signed_at IS NULL",
@@ -325,13 +326,13 @@ impl PlanStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn cosign_plan(&self, org: OrganizationId, id: PlanVersionId, sig: Signature, audit: AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q();
+        self.q()?;
         let done = sqlx::query(
             "UPDATE plan_versions SET supervisor_name = $1, supervisor_signed_at = $2 WHERE id = $3 AND organization_id = $4 \
              AND clinician_signed_at IS NOT NULL AND supervisor_required = $5 AND supervisor_signed_at IS NULL AND supervisor_id = $6",
@@ -348,13 +349,13 @@ impl PlanStore for SqlStore {
         if done.rows_affected() == 0 {
             return Err(DomainError::conflict("nothing_to_cosign", "this plan version is not awaiting your signature"));
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn acknowledge_plan(&self, org: OrganizationId, id: PlanVersionId, sig: Signature, audit: AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q();
+        self.q()?;
         let done = sqlx::query(
             "UPDATE plan_versions SET patient_ack_name = $1, patient_ack_at = $2 WHERE id = $3 AND organization_id = $4 \
              AND clinician_signed_at IS NOT NULL AND patient_ack_at IS NULL",
@@ -369,7 +370,7 @@ impl PlanStore for SqlStore {
         if done.rows_affected() == 0 {
             return Err(DomainError::conflict("cannot_acknowledge", "the patient acknowledges a signed version, once"));
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn plans_awaiting(&self, org: OrganizationId, supervisor: UserId) -> Result<Vec<PlanVersion>> {
@@ -384,10 +385,10 @@ impl PlanStore for SqlStore {
 #[async_trait]
 impl NoteStore for SqlStore {
     async fn note_settings(&self, org: OrganizationId) -> Result<NoteSettings> {
-        self.q();
+        self.q()?;
         let row = sqlx::query("SELECT settings FROM documentation_settings WHERE organization_id = $1")
             .bind(org.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
         match row {
@@ -397,9 +398,9 @@ impl NoteStore for SqlStore {
     }
 
     async fn save_note_settings(&self, org: OrganizationId, s: &NoteSettings, audit: AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q_n(2);
+        self.q_n(2)?;
         sqlx::query("DELETE FROM documentation_settings WHERE organization_id = $1")
             .bind(org.to_string())
             .execute(&mut *tx)
@@ -408,21 +409,21 @@ impl NoteStore for SqlStore {
         sqlx::query("INSERT INTO documentation_settings (organization_id, settings, updated_at) VALUES ($1, $2, $3)")
             .bind(org.to_string())
             .bind(json(s)?)
-            .bind(ts(Utc::now()))
+            .bind(ts(self.now()))
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn save_notes(&self, org: OrganizationId, notes: &[SessionNote], audits: &[AuditEvent]) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         for a in audits {
             append(self, &mut tx, a).await?;
         }
-        let now = ts(Utc::now());
+        let now = ts(self.now());
         for n in notes {
-            self.q();
+            self.q()?;
             let existing =
                 sqlx::query("SELECT id, signed_at FROM session_notes WHERE session_id = $1 AND patient_id = $2 AND organization_id = $3")
                     .bind(n.session_id.to_string())
@@ -435,7 +436,7 @@ impl NoteStore for SqlStore {
                 Some(r) if r.opt_text("signed_at")?.is_some() => return Err(note_locked()),
                 Some(r) => {
                     let id = r.text("id")?;
-                    self.q_n(2);
+                    self.q_n(2)?;
                     sqlx::query(
                         "UPDATE session_notes SET kind = $1, format = $2, body = $3, attendance_only = $4, episode_id = $5, updated_at = $6, \
                          due_at = $7, signed_by = $8, signed_at = $9, cosign_required = $10, cosigner_id = $11 WHERE id = $12",
@@ -459,7 +460,7 @@ impl NoteStore for SqlStore {
                     id
                 }
                 None => {
-                    self.q();
+                    self.q()?;
                     sqlx::query(
                         "INSERT INTO session_notes (id, organization_id, session_id, patient_id, episode_id, kind, format, body, attendance_only, \
                          author_id, created_at, updated_at, due_at, signed_by, signed_at, cosign_required, cosigner_id) \
@@ -489,7 +490,7 @@ impl NoteStore for SqlStore {
                 }
             };
             for o in &n.objectives {
-                self.q();
+                self.q()?;
                 sqlx::query("INSERT INTO note_objectives (note_id, objective_id) VALUES ($1, $2)")
                     .bind(&id)
                     .bind(o.to_string())
@@ -498,7 +499,7 @@ impl NoteStore for SqlStore {
                     .map_err(db_err)?;
             }
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn note(&self, org: OrganizationId, id: NoteId) -> Result<SessionNote> {
@@ -531,12 +532,12 @@ impl NoteStore for SqlStore {
         cosigner: Option<UserId>,
         audits: &[AuditEvent],
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         for a in audits {
             append(self, &mut tx, a).await?;
         }
         for id in ids {
-            self.q();
+            self.q()?;
             let done = sqlx::query(
                 "UPDATE session_notes SET signed_by = $1, signed_at = $2, cosign_required = $3, cosigner_id = $4 \
                  WHERE id = $5 AND organization_id = $6 AND signed_at IS NULL",
@@ -554,13 +555,13 @@ impl NoteStore for SqlStore {
                 return Err(note_locked());
             }
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn cosign_note(&self, org: OrganizationId, id: NoteId, at: DateTime<Utc>, audit: AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q();
+        self.q()?;
         let done = sqlx::query(
             "UPDATE session_notes SET cosigned_at = $1 WHERE id = $2 AND organization_id = $3 AND signed_at IS NOT NULL \
              AND cosign_required = $4 AND cosigned_at IS NULL",
@@ -575,13 +576,13 @@ impl NoteStore for SqlStore {
         if done.rows_affected() == 0 {
             return Err(DomainError::conflict("nothing_to_cosign", "this note is not awaiting a co-signature"));
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn add_addendum(&self, org: OrganizationId, note: NoteId, a: Addendum, audit: AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q();
+        self.q()?;
         sqlx::query(
             "INSERT INTO note_addenda (id, note_id, author_id, author, text, created_at) \
              SELECT $1, id, $2, $3, $4, $5 FROM session_notes WHERE id = $6 AND organization_id = $7",
@@ -596,7 +597,7 @@ impl NoteStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn notes_awaiting(&self, org: OrganizationId, cosigner: UserId) -> Result<Vec<SessionNote>> {

@@ -4,7 +4,7 @@ use crate::rows::{Get, date, parse_date, ts};
 use crate::tenancy::unique_or;
 use crate::{SqlStore, db_err, sql};
 use async_trait::async_trait;
-use chrono::{NaiveTime, Utc, Weekday};
+use chrono::{NaiveTime, Weekday};
 use openiop_domain::audit::AuditEvent;
 use openiop_domain::auth::Scope;
 use openiop_domain::ids::{OrganizationId, ProgramId, SiteId, UserId};
@@ -25,7 +25,7 @@ fn parse_list<T>(s: &str, parse: impl Fn(&str) -> Result<T>) -> Result<Vec<T>> {
 /// Seeds an organization's default service catalogue (inside the caller's transaction).
 pub(crate) async fn seed_service_catalogue(store: &SqlStore, conn: &mut AnyConnection, org: OrganizationId) -> Result<()> {
     for (code, name, minutes, counts, group, family, billing, permitted) in default_service_catalogue() {
-        store.q();
+        store.q()?;
         sqlx::query(
             "INSERT INTO service_types (id, organization_id, code, name, default_minutes, counts_toward_hours, is_group, family_allowed, billing_codes, permitted) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -136,9 +136,9 @@ fn credential(r: &AnyRow) -> Result<Credential> {
 
 impl SqlStore {
     async fn write_program(&self, org: OrganizationId, id: ProgramId, p: &NewProgram, audit: &AuditEvent, insert: bool) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, audit).await?;
-        self.q_n(2);
+        self.q_n(2)?;
         let site_ok = sqlx::query("SELECT id FROM sites WHERE id = $1 AND organization_id = $2")
             .bind(p.site_id.to_string())
             .bind(org.to_string())
@@ -155,9 +155,9 @@ impl SqlStore {
         } else {
             "UPDATE programs SET site_id = $1, name = $2, slug = $3, condition_focus = $4, population = $5, level_edition = $6, level_code = $7, \
              weekly_hours = $8, expected_days_min = $9, expected_days_max = $10, delivery_modes = $11, plan_review_days = $12, group_cap = $13 \
-             WHERE id = $14 AND organization_id = $15 AND created_at <> $16"
+             WHERE id = $14 AND organization_id = $15"
         };
-        let done = sqlx::query(q)
+        let mut q = sqlx::query(q)
             .bind(p.site_id.to_string())
             .bind(&p.name)
             .bind(p.slug.as_str())
@@ -172,28 +172,29 @@ impl SqlStore {
             .bind(p.plan_review_days as i64)
             .bind(p.group_cap as i64)
             .bind(id.to_string())
-            .bind(org.to_string())
-            .bind(ts(Utc::now()))
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| unique_or(e, "slug_taken", "another program already uses this web address (slug)"))?;
+            .bind(org.to_string());
+        if insert {
+            q = q.bind(ts(self.now()));
+        }
+        let done =
+            q.execute(&mut *tx).await.map_err(|e| unique_or(e, "slug_taken", "another program already uses this web address (slug)"))?;
         if !insert && done.rows_affected() == 0 {
             return Err(DomainError::NotFound("program"));
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn templates_for(&self, org: OrganizationId, track_ids: &[TrackId]) -> Result<Vec<(TrackId, TemplateSession)>> {
         if track_ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.q();
+        self.q()?;
         let rows = sqlx::query(
             "SELECT s.id, s.track_id, s.service_type_id, s.weekday, s.start_time, s.minutes, s.room_id, s.is_virtual, s.leader_id, s.topic, s.modality \
              FROM template_sessions s WHERE s.organization_id = $1 ORDER BY s.weekday, s.start_time",
         )
         .bind(org.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         let all = rows.iter().map(template_session).collect::<Result<Vec<_>>>()?;
@@ -204,23 +205,23 @@ impl SqlStore {
 #[async_trait]
 impl ProgramStore for SqlStore {
     async fn set_video_base_url(&self, org: OrganizationId, url: Option<&str>, audit: AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q();
+        self.q()?;
         sqlx::query("UPDATE organizations SET video_base_url = $1 WHERE id = $2")
             .bind(url.map(str::to_string))
             .bind(org.to_string())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn video_base_url(&self, org: OrganizationId) -> Result<Option<String>> {
-        self.q();
+        self.q()?;
         let r = sqlx::query("SELECT video_base_url FROM organizations WHERE id = $1")
             .bind(org.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
         Ok(match r {
@@ -232,9 +233,9 @@ impl ProgramStore for SqlStore {
     async fn create_room(&self, org: OrganizationId, site: SiteId, n: NewRoom, mut audit: AuditEvent) -> Result<Room> {
         let room = Room { id: RoomId::new(), site_id: site, name: n.name, kind: n.kind, capacity: n.capacity, notes: n.notes };
         audit.resource_id = Some(room.id.to_string());
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q_n(2);
+        self.q_n(2)?;
         let ok = sqlx::query("SELECT id FROM sites WHERE id = $1 AND organization_id = $2")
             .bind(site.to_string())
             .bind(org.to_string())
@@ -255,16 +256,16 @@ impl ProgramStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| unique_or(e, "room_name_taken", "this site already has a room with that name"))?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(room)
     }
 
     async fn rooms(&self, org: OrganizationId) -> Result<Vec<Room>> {
         self.reference("rooms", org.to_string(), || async move {
-            self.q();
+            self.q()?;
             let rows = sqlx::query("SELECT id, site_id, name, kind, capacity, notes FROM rooms WHERE organization_id = $1 ORDER BY name")
                 .bind(org.to_string())
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.conn().await?)
                 .await
                 .map_err(db_err)?;
             rows.iter().map(room).collect()
@@ -274,13 +275,13 @@ impl ProgramStore for SqlStore {
 
     async fn service_types(&self, org: OrganizationId) -> Result<Vec<ServiceType>> {
         self.reference("service_types", org.to_string(), || async move {
-            self.q();
+            self.q()?;
             let rows = sqlx::query(
                 "SELECT id, organization_id, code, name, default_minutes, counts_toward_hours, is_group, family_allowed, billing_codes, permitted \
                  FROM service_types WHERE organization_id = $1 ORDER BY name",
             )
             .bind(org.to_string())
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
             rows.iter().map(service_type).collect()
@@ -303,10 +304,10 @@ impl ProgramStore for SqlStore {
 
     async fn programs(&self, org: OrganizationId) -> Result<Vec<Program>> {
         self.reference("programs", org.to_string(), || async move {
-            self.q();
+            self.q()?;
             let rows = sqlx::query(sql(format!("SELECT {PROGRAM_COLUMNS} FROM programs WHERE organization_id = $1 ORDER BY name")))
                 .bind(org.to_string())
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.conn().await?)
                 .await
                 .map_err(db_err)?;
             rows.iter().map(program).collect()
@@ -315,21 +316,21 @@ impl ProgramStore for SqlStore {
     }
 
     async fn program(&self, org: OrganizationId, id: ProgramId) -> Result<Program> {
-        self.q();
+        self.q()?;
         let r = sqlx::query(sql(format!("SELECT {PROGRAM_COLUMNS} FROM programs WHERE organization_id = $1 AND id = $2")))
             .bind(org.to_string())
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
         r.as_ref().map(program).transpose()?.ok_or(DomainError::NotFound("program"))
     }
 
     async fn program_by_slug(&self, slug: &str) -> Result<Option<Program>> {
-        self.q();
+        self.q()?;
         let r = sqlx::query(sql(format!("SELECT {PROGRAM_COLUMNS} FROM programs WHERE slug = $1")))
             .bind(slug)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
         r.as_ref().map(program).transpose()
@@ -347,9 +348,9 @@ impl ProgramStore for SqlStore {
         let program = self.program(org, program_id).await?;
         let track = Track { id: TrackId::new(), program_id: program.id, name, delivery_mode: mode, template: Vec::new() };
         audit.resource_id = Some(track.id.to_string());
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q();
+        self.q()?;
         sqlx::query("INSERT INTO tracks (id, organization_id, program_id, name, delivery_mode) VALUES ($1, $2, $3, $4, $5)")
             .bind(track.id.to_string())
             .bind(org.to_string())
@@ -359,15 +360,15 @@ impl ProgramStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| unique_or(e, "track_name_taken", "this program already has a track with that name"))?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(track)
     }
 
     async fn add_template_session(&self, org: OrganizationId, track: TrackId, s: TemplateSession, mut audit: AuditEvent) -> Result<()> {
         audit.resource_id = Some(s.id.to_string());
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q_n(4);
+        self.q_n(4)?;
         let owned = |table: &'static str, id: String| {
             let q = format!("SELECT id FROM {table} WHERE id = $1 AND organization_id = $2");
             (q, id)
@@ -413,14 +414,14 @@ impl ProgramStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn remove_template_session(&self, org: OrganizationId, id: TemplateSessionId, mut audit: AuditEvent) -> Result<()> {
         audit.resource_id = Some(id.to_string());
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q();
+        self.q()?;
         let done = sqlx::query("DELETE FROM template_sessions WHERE id = $1 AND organization_id = $2")
             .bind(id.to_string())
             .bind(org.to_string())
@@ -430,15 +431,15 @@ impl ProgramStore for SqlStore {
         if done.rows_affected() == 0 {
             return Err(DomainError::NotFound("template session"));
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn tracks(&self, org: OrganizationId, program: Option<ProgramId>) -> Result<Vec<Track>> {
         self.reference("tracks", format!("{org}/{program:?}"), || async move {
-            self.q();
+            self.q()?;
             let rows = sqlx::query("SELECT id, program_id, name, delivery_mode FROM tracks WHERE organization_id = $1 ORDER BY name")
                 .bind(org.to_string())
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.conn().await?)
                 .await
                 .map_err(db_err)?;
             let mut tracks = Vec::new();
@@ -471,9 +472,9 @@ impl ProgramStore for SqlStore {
 
     async fn save_staff_profile(&self, org: OrganizationId, user: UserId, p: StaffProfileUpdate, mut audit: AuditEvent) -> Result<()> {
         audit.resource_id = Some(user.to_string());
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q_n(3);
+        self.q_n(3)?;
         for (id, what) in [(Some(user), "user"), (p.supervisor_id, "supervisor")] {
             if let Some(id) = id {
                 let found = sqlx::query("SELECT id FROM users WHERE id = $1 AND organization_id = $2")
@@ -511,7 +512,7 @@ impl ProgramStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn add_credential(&self, org: OrganizationId, user: UserId, n: NewCredential, mut audit: AuditEvent) -> Result<Credential> {
@@ -529,9 +530,9 @@ impl ProgramStore for SqlStore {
             verified_at: None,
         };
         audit.resource_id = Some(c.id.to_string());
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q_n(2);
+        self.q_n(2)?;
         let found = sqlx::query("SELECT id FROM users WHERE id = $1 AND organization_id = $2")
             .bind(user.to_string())
             .bind(org.to_string())
@@ -558,7 +559,7 @@ impl ProgramStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(c)
     }
 
@@ -571,15 +572,15 @@ impl ProgramStore for SqlStore {
         mut audit: AuditEvent,
     ) -> Result<()> {
         audit.resource_id = Some(id.to_string());
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q();
+        self.q()?;
         let done = sqlx::query(
             "UPDATE credentials SET verification = $1, verified_by = $2, verified_at = $3 WHERE id = $4 AND organization_id = $5",
         )
         .bind(status.code())
         .bind(by.to_string())
-        .bind(ts(Utc::now()))
+        .bind(ts(self.now()))
         .bind(id.to_string())
         .bind(org.to_string())
         .execute(&mut *tx)
@@ -588,18 +589,18 @@ impl ProgramStore for SqlStore {
         if done.rows_affected() == 0 {
             return Err(DomainError::NotFound("credential"));
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn staff_profiles(&self, org: OrganizationId) -> Result<Vec<StaffProfile>> {
-        self.q_n(2);
+        self.q_n(2)?;
         let rows = sqlx::query(
             "SELECT u.id, u.name, u.scope, p.discipline, p.telehealth_trained, p.telehealth_years, p.modalities, p.availability, p.max_caseload, p.supervisor_id \
              FROM users u LEFT JOIN staff_profiles p ON p.user_id = u.id \
              WHERE u.organization_id = $1 AND (p.user_id IS NOT NULL OR EXISTS (SELECT 1 FROM credentials c WHERE c.user_id = u.id)) ORDER BY u.name",
         )
         .bind(org.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         let creds = sqlx::query(
@@ -607,7 +608,7 @@ impl ProgramStore for SqlStore {
              FROM credentials WHERE organization_id = $1 ORDER BY expires_on",
         )
         .bind(org.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         let creds = creds.iter().map(credential).collect::<Result<Vec<_>>>()?;

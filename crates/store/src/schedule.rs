@@ -45,7 +45,7 @@ fn session_row(r: &AnyRow) -> Result<Session> {
 
 async fn insert_people(store: &SqlStore, conn: &mut AnyConnection, s: &Session) -> Result<()> {
     for l in &s.leaders {
-        store.q();
+        store.q()?;
         sqlx::query("INSERT INTO session_leaders (session_id, user_id) VALUES ($1, $2)")
             .bind(s.id.to_string())
             .bind(l.to_string())
@@ -54,7 +54,7 @@ async fn insert_people(store: &SqlStore, conn: &mut AnyConnection, s: &Session) 
             .map_err(db_err)?;
     }
     for p in &s.participants {
-        store.q();
+        store.q()?;
         sqlx::query("INSERT INTO session_participants (session_id, patient_id) VALUES ($1, $2)")
             .bind(s.id.to_string())
             .bind(p.to_string())
@@ -63,7 +63,7 @@ async fn insert_people(store: &SqlStore, conn: &mut AnyConnection, s: &Session) 
             .map_err(db_err)?;
     }
     for (p, c) in &s.family {
-        store.q();
+        store.q()?;
         sqlx::query("INSERT INTO session_family (session_id, patient_id, collateral_id) VALUES ($1, $2, $3)")
             .bind(s.id.to_string())
             .bind(p.to_string())
@@ -77,7 +77,7 @@ async fn insert_people(store: &SqlStore, conn: &mut AnyConnection, s: &Session) 
 
 /// Inserts one session with its people (inside the caller's transaction).
 async fn insert_session(store: &SqlStore, conn: &mut AnyConnection, org: OrganizationId, s: &Session) -> Result<()> {
-    store.q();
+    store.q()?;
     sqlx::query(sql(format!(
         "INSERT INTO sessions ({}, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
         SESSION_COLUMNS.replace("s.", "")
@@ -100,7 +100,7 @@ async fn insert_session(store: &SqlStore, conn: &mut AnyConnection, org: Organiz
     .bind(s.modality.map(|m| m.code().to_string()))
     .bind(s.status.code())
     .bind(&s.cancel_reason)
-    .bind(ts(Utc::now()))
+    .bind(ts(store.now()))
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;
@@ -229,7 +229,7 @@ impl SqlStore {
             Engine::Sqlite => "group_concat",
             Engine::Postgres => "string_agg",
         };
-        self.q();
+        self.q()?;
         let rows = bound(
             format!(
                 "SELECT {SESSION_COLUMNS}, \
@@ -240,7 +240,7 @@ impl SqlStore {
             ),
             &binds,
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         let mut out = Vec::with_capacity(rows.len());
@@ -266,12 +266,12 @@ impl SqlStore {
 #[async_trait]
 impl ScheduleStore for SqlStore {
     async fn create_sessions(&self, org: OrganizationId, sessions: &[Session], audit: AuditEvent) -> Result<usize> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
         let mut created = 0;
         for s in sessions {
             if let Some(t) = s.template_id {
-                self.q();
+                self.q()?;
                 let exists = sqlx::query("SELECT id FROM sessions WHERE template_id = $1 AND local_date = $2")
                     .bind(t.to_string())
                     .bind(date(s.local_date))
@@ -285,7 +285,7 @@ impl ScheduleStore for SqlStore {
             insert_session(self, &mut tx, org, s).await?;
             created += 1;
         }
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(created)
     }
 
@@ -297,10 +297,10 @@ impl ScheduleStore for SqlStore {
         create: &[Session],
         audit: AuditEvent,
     ) -> Result<usize> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
         for id in cancel {
-            self.q();
+            self.q()?;
             let done = sqlx::query("UPDATE sessions SET status = 'cancelled', cancel_reason = $1 WHERE id = $2 AND organization_id = $3 AND status = 'scheduled'")
                 .bind(reason)
                 .bind(id.to_string())
@@ -315,14 +315,14 @@ impl ScheduleStore for SqlStore {
         for s in create {
             insert_session(self, &mut tx, org, s).await?;
         }
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(create.len())
     }
 
     async fn save_session(&self, org: OrganizationId, s: &Session, audit: AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q_n(4);
+        self.q_n(4)?;
         let done = sqlx::query(
             "UPDATE sessions SET starts_at = $1, ends_at = $2, local_date = $3, room_id = $4, is_virtual = $5, virtual_token = $6, capacity = $7, topic = $8, \
              modality = $9, status = $10, cancel_reason = $11, service_type_id = $12 WHERE id = $13 AND organization_id = $14",
@@ -355,11 +355,11 @@ impl ScheduleStore for SqlStore {
                 .map_err(db_err)?;
         }
         insert_people(self, &mut tx, s).await?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn scheduled_session(&self, org: OrganizationId, id: SessionId) -> Result<Session> {
-        self.load_sessions(org, Utc::now(), Utc::now(), Some(id), &SessionFilter::default())
+        self.load_sessions(org, self.now(), self.now(), Some(id), &SessionFilter::default())
             .await?
             .pop()
             .ok_or(DomainError::NotFound("session"))
@@ -385,9 +385,9 @@ impl ScheduleStore for SqlStore {
         join: bool,
         audit: AuditEvent,
     ) -> Result<usize> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q();
+        self.q()?;
         let rows = sqlx::query(
             "SELECT id FROM sessions WHERE organization_id = $1 AND track_id = $2 AND starts_at >= $3 AND status = 'scheduled'",
         )
@@ -400,7 +400,7 @@ impl ScheduleStore for SqlStore {
         let mut changed = 0;
         for r in &rows {
             let sid = r.text("id")?;
-            self.q();
+            self.q()?;
             let done = if join {
                 let exists = sqlx::query("SELECT session_id FROM session_participants WHERE session_id = $1 AND patient_id = $2")
                     .bind(&sid)
@@ -426,17 +426,17 @@ impl ScheduleStore for SqlStore {
             .map_err(db_err)?;
             changed += done.rows_affected() as usize;
         }
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(changed)
     }
 
     async fn record_attendance(&self, org: OrganizationId, records: &[Attendance], audits: &[AuditEvent]) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         for a in audits {
             append(self, &mut tx, a).await?;
         }
         for a in records {
-            self.q_n(2);
+            self.q_n(2)?;
             let v = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM attendance WHERE session_id = $1 AND patient_id = $2")
                 .bind(a.session_id.to_string())
                 .bind(a.patient_id.to_string())
@@ -462,7 +462,7 @@ impl ScheduleStore for SqlStore {
             .await
             .map_err(db_err)?;
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     async fn attendance_between(
@@ -473,7 +473,7 @@ impl ScheduleStore for SqlStore {
         filter: &SessionFilter,
     ) -> Result<Vec<Attendance>> {
         let Some((clause, binds)) = session_clause(org, from, to, None, filter) else { return Ok(Vec::new()) };
-        self.q();
+        self.q()?;
         let rows = bound(
             format!(
                 "SELECT a.session_id, a.patient_id, a.version, a.status, a.minutes, a.mode, a.recorded_by, a.recorded_at, a.note \
@@ -481,7 +481,7 @@ impl ScheduleStore for SqlStore {
             ),
             &binds,
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         rows.iter().map(attendance_row).collect()
@@ -494,7 +494,7 @@ impl ScheduleStore for SqlStore {
         // One query per 500 sessions, whatever the number of patients.
         let mut out = Vec::new();
         for chunk in sessions.chunks(500) {
-            self.q();
+            self.q()?;
             let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
             let mut q = sqlx::query(sql(format!(
                 "SELECT session_id, patient_id, version, status, minutes, mode, recorded_by, recorded_at, note FROM attendance \
@@ -505,7 +505,7 @@ impl ScheduleStore for SqlStore {
             for s in chunk {
                 q = q.bind(s.to_string());
             }
-            for r in q.fetch_all(&self.pool).await.map_err(db_err)? {
+            for r in q.fetch_all(&mut *self.conn().await?).await.map_err(db_err)? {
                 out.push(attendance_row(&r)?);
             }
         }
@@ -515,9 +515,9 @@ impl ScheduleStore for SqlStore {
     async fn add_closure(&self, org: OrganizationId, site: SiteId, on: NaiveDate, reason: &str, mut audit: AuditEvent) -> Result<Closure> {
         let c = Closure { id: ClosureId::new(), site_id: site, date: on, reason: reason.trim().to_string() };
         audit.resource_id = Some(c.id.to_string());
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q();
+        self.q()?;
         sqlx::query("INSERT INTO closures (id, organization_id, site_id, closed_on, reason) VALUES ($1, $2, $3, $4, $5)")
             .bind(c.id.to_string())
             .bind(org.to_string())
@@ -527,18 +527,18 @@ impl ScheduleStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| unique_or(e, "closure_exists", "the site is already closed that day"))?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(c)
     }
 
     async fn closures(&self, org: OrganizationId, site: SiteId, from: NaiveDate, to: NaiveDate) -> Result<Vec<Closure>> {
-        self.q();
+        self.q()?;
         let rows = sqlx::query("SELECT id, site_id, closed_on, reason FROM closures WHERE organization_id = $1 AND site_id = $2 AND closed_on >= $3 AND closed_on <= $4 ORDER BY closed_on")
             .bind(org.to_string())
             .bind(site.to_string())
             .bind(date(from))
             .bind(date(to))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
         rows.iter()
@@ -561,11 +561,11 @@ impl ScheduleStore for SqlStore {
         token_hash: &str,
         mut audit: AuditEvent,
     ) -> Result<CalendarFeed> {
-        let f = CalendarFeed { id: FeedId::new(), owner, owner_id: owner_id.to_string(), created_at: Utc::now(), revoked_at: None };
+        let f = CalendarFeed { id: FeedId::new(), owner, owner_id: owner_id.to_string(), created_at: self.now(), revoked_at: None };
         audit.resource_id = Some(f.id.to_string());
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q();
+        self.q()?;
         sqlx::query(
             "INSERT INTO calendar_feeds (id, organization_id, owner, owner_id, token_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -578,15 +578,15 @@ impl ScheduleStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(f)
     }
 
     async fn feed(&self, token_hash: &str) -> Result<Option<(OrganizationId, CalendarFeed)>> {
-        self.q();
+        self.q()?;
         let r = sqlx::query("SELECT id, organization_id, owner, owner_id, created_at, revoked_at FROM calendar_feeds WHERE token_hash = $1 AND revoked_at IS NULL")
             .bind(token_hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
         match r {
@@ -596,23 +596,35 @@ impl ScheduleStore for SqlStore {
     }
 
     async fn feeds(&self, org: OrganizationId, owner: FeedOwner, owner_id: &str) -> Result<Vec<CalendarFeed>> {
-        self.q();
+        self.q()?;
         let rows = sqlx::query("SELECT id, owner, owner_id, created_at, revoked_at FROM calendar_feeds WHERE organization_id = $1 AND owner = $2 AND owner_id = $3 ORDER BY created_at DESC")
             .bind(org.to_string())
             .bind(owner.code())
             .bind(owner_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
         rows.iter().map(feed_row).collect()
     }
 
+    async fn calendar_feed(&self, org: OrganizationId, id: FeedId) -> Result<Option<CalendarFeed>> {
+        self.q()?;
+        let r =
+            sqlx::query("SELECT id, owner, owner_id, created_at, revoked_at FROM calendar_feeds WHERE organization_id = $1 AND id = $2")
+                .bind(org.to_string())
+                .bind(id.to_string())
+                .fetch_optional(&mut *self.conn().await?)
+                .await
+                .map_err(db_err)?;
+        r.as_ref().map(feed_row).transpose()
+    }
+
     async fn revoke_feed(&self, org: OrganizationId, id: FeedId, audit: AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q();
+        self.q()?;
         let done = sqlx::query("UPDATE calendar_feeds SET revoked_at = $1 WHERE id = $2 AND organization_id = $3 AND revoked_at IS NULL")
-            .bind(ts(Utc::now()))
+            .bind(ts(self.now()))
             .bind(id.to_string())
             .bind(org.to_string())
             .execute(&mut *tx)
@@ -621,6 +633,6 @@ impl ScheduleStore for SqlStore {
         if done.rows_affected() == 0 {
             return Err(DomainError::NotFound("calendar feed"));
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 }

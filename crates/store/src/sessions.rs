@@ -12,7 +12,7 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 pub(crate) async fn insert_session(store: &SqlStore, conn: &mut AnyConnection, s: &StaffSession) -> Result<()> {
-    store.q();
+    store.q()?;
     sqlx::query(
         "INSERT INTO staff_sessions (id_hash, user_id, stage, csrf_token, created_at, last_seen_at, pending_totp_secret) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -58,12 +58,12 @@ const TOKEN_COLUMNS: &str = "t.id AS token_id, t.user_id AS token_user_id, t.nam
 
 impl SqlStore {
     pub(crate) async fn get_session(&self, id_hash: &str) -> Result<Option<StaffSession>> {
-        self.q();
+        self.q()?;
         let r = sqlx::query(
             "SELECT id_hash, user_id, stage, csrf_token, created_at, last_seen_at, pending_totp_secret FROM staff_sessions WHERE id_hash = $1",
         )
         .bind(id_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         r.as_ref().map(session).transpose()
@@ -72,14 +72,14 @@ impl SqlStore {
     /// A session with its user and whether the user's organization is the demo: one statement
     /// for what every signed-in page needs first.
     pub(crate) async fn get_session_user(&self, id_hash: &str) -> Result<Option<(StaffSession, User, bool)>> {
-        self.q();
+        self.q()?;
         let r = sqlx::query(crate::sql(format!(
             "SELECT s.id_hash, s.user_id, s.stage, s.csrf_token, s.created_at, s.last_seen_at, s.pending_totp_secret, {USER_COLUMNS}, \
              o.is_demo FROM staff_sessions s JOIN users u ON u.id = s.user_id JOIN organizations o ON o.id = u.organization_id \
              WHERE s.id_hash = $1"
         )))
         .bind(id_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         let Some(r) = r else { return Ok(None) };
@@ -87,54 +87,54 @@ impl SqlStore {
     }
 
     pub(crate) async fn touch(&self, id_hash: &str, now: DateTime<Utc>) -> Result<()> {
-        self.q();
+        self.q()?;
         sqlx::query("UPDATE staff_sessions SET last_seen_at = $1 WHERE id_hash = $2")
             .bind(ts(now))
             .bind(id_hash)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
         Ok(())
     }
 
     pub(crate) async fn pending_totp(&self, id_hash: &str, secret: Option<&str>) -> Result<()> {
-        self.q();
+        self.q()?;
         sqlx::query("UPDATE staff_sessions SET pending_totp_secret = $1 WHERE id_hash = $2")
             .bind(secret.map(str::to_string))
             .bind(id_hash)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
         Ok(())
     }
 
     pub(crate) async fn rotate(&self, old: &str, new: &StaffSession, audit: Option<AuditEvent>) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         if let Some(a) = &audit {
             append(self, &mut tx, a).await?;
         }
-        self.q();
+        self.q()?;
         sqlx::query("DELETE FROM staff_sessions WHERE id_hash = $1").bind(old).execute(&mut *tx).await.map_err(db_err)?;
         insert_session(self, &mut tx, new).await?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     pub(crate) async fn end(&self, id_hash: &str, audit: Option<AuditEvent>) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         if let Some(a) = &audit {
             append(self, &mut tx, a).await?;
         }
-        self.q();
+        self.q()?;
         sqlx::query("DELETE FROM staff_sessions WHERE id_hash = $1").bind(id_hash).execute(&mut *tx).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     pub(crate) async fn end_expired(&self, idle_before: DateTime<Utc>, created_before: DateTime<Utc>) -> Result<u64> {
-        self.q();
+        self.q()?;
         let done = sqlx::query("DELETE FROM staff_sessions WHERE last_seen_at < $1 OR created_at < $2")
             .bind(ts(idle_before))
             .bind(ts(created_before))
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
         Ok(done.rows_affected())
@@ -145,14 +145,14 @@ impl SqlStore {
             id: TokenId::new(),
             user_id: user,
             name: name.to_string(),
-            created_at: Utc::now(),
+            created_at: self.now(),
             last_used_at: None,
             revoked_at: None,
         };
         audit.resource_id = Some(t.id.to_string());
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q();
+        self.q()?;
         sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(t.id.to_string())
             .bind(user.to_string())
@@ -162,30 +162,30 @@ impl SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(t)
     }
 
     pub(crate) async fn token_user(&self, hash: &str, now: DateTime<Utc>) -> Result<Option<(ApiToken, User)>> {
-        self.q();
+        self.q()?;
         let r = sqlx::query(crate::sql(format!(
             "SELECT {TOKEN_COLUMNS}, {USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active = $2"
         )))
         .bind(hash)
         .bind(true)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         let Some(r) = r else { return Ok(None) };
         let t = token(&r)?;
         // Last use is recorded at most once a minute, to keep reads cheap.
         if t.last_used_at.is_none_or(|at| now - at > chrono::Duration::minutes(1)) {
-            self.q();
+            self.q()?;
             sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
                 .bind(ts(now))
                 .bind(t.id.to_string())
-                .execute(&self.pool)
+                .execute(&mut *self.conn().await?)
                 .await
                 .map_err(db_err)?;
         }
@@ -193,22 +193,22 @@ impl SqlStore {
     }
 
     pub(crate) async fn list_tokens(&self, user: UserId) -> Result<Vec<ApiToken>> {
-        self.q();
+        self.q()?;
         let rows =
             sqlx::query(crate::sql(format!("SELECT {TOKEN_COLUMNS} FROM api_tokens t WHERE t.user_id = $1 ORDER BY t.created_at DESC")))
                 .bind(user.to_string())
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.conn().await?)
                 .await
                 .map_err(db_err)?;
         rows.iter().map(token).collect()
     }
 
     pub(crate) async fn revoke(&self, user: UserId, id: TokenId, audit: AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q();
+        self.q()?;
         let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
-            .bind(ts(Utc::now()))
+            .bind(ts(self.now()))
             .bind(id.to_string())
             .bind(user.to_string())
             .execute(&mut *tx)
@@ -217,6 +217,6 @@ impl SqlStore {
         if done.rows_affected() == 0 {
             return Err(DomainError::NotFound("token"));
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 }

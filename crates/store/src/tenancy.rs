@@ -2,7 +2,7 @@
 use crate::audit::append;
 use crate::rows::{Get, ts};
 use crate::{SqlStore, db_err};
-use chrono::Utc;
+
 use openiop_domain::audit::AuditEvent;
 use openiop_domain::ids::{OrganizationId, SiteId};
 use openiop_domain::tenancy::{Address, NewSite, Organization, Site, Slug, TimeZone, UsState};
@@ -35,31 +35,31 @@ impl SqlStore {
         let org = Organization { id: OrganizationId::new(), name: name.to_string(), slug: slug.clone(), is_demo };
         audit.organization_id = Some(org.id);
         audit.resource_id = Some(org.id.to_string());
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q();
+        self.q()?;
         let done = sqlx::query("INSERT INTO organizations (id, name, slug, is_demo, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(org.id.to_string())
             .bind(&org.name)
             .bind(org.slug.as_str())
             .bind(is_demo)
-            .bind(ts(Utc::now()))
+            .bind(ts(self.now()))
             .execute(&mut *tx)
             .await;
         if let Err(e) = done {
             return Err(unique_or(e, "slug_taken", "an organization with this slug exists"));
         }
         crate::programs::seed_service_catalogue(self, &mut tx, org.id).await?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(org)
     }
 
     pub(crate) async fn get_organization(&self, id: OrganizationId) -> Result<Organization> {
         self.reference("organization", id.to_string(), || async move {
-            self.q();
+            self.q()?;
             let r = sqlx::query("SELECT id, name, slug, is_demo FROM organizations WHERE id = $1")
                 .bind(id.to_string())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.conn().await?)
                 .await
                 .map_err(db_err)?;
             r.as_ref().map(organization).transpose()?.ok_or(DomainError::NotFound("organization"))
@@ -68,28 +68,30 @@ impl SqlStore {
     }
 
     pub(crate) async fn find_organization(&self, slug: &str) -> Result<Option<Organization>> {
-        self.q();
+        self.q()?;
         let r = sqlx::query("SELECT id, name, slug, is_demo FROM organizations WHERE slug = $1")
             .bind(slug)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
         r.as_ref().map(organization).transpose()
     }
 
     pub(crate) async fn list_organizations(&self) -> Result<Vec<Organization>> {
-        self.q();
-        let rows =
-            sqlx::query("SELECT id, name, slug, is_demo FROM organizations ORDER BY name").fetch_all(&self.pool).await.map_err(db_err)?;
+        self.q()?;
+        let rows = sqlx::query("SELECT id, name, slug, is_demo FROM organizations ORDER BY name")
+            .fetch_all(&mut *self.conn().await?)
+            .await
+            .map_err(db_err)?;
         rows.iter().map(organization).collect()
     }
 
     pub(crate) async fn insert_site(&self, org: OrganizationId, s: NewSite, mut audit: AuditEvent) -> Result<Site> {
         let site = Site { id: SiteId::new(), organization_id: org, name: s.name, address: s.address, time_zone: s.time_zone };
         audit.resource_id = Some(site.id.to_string());
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q();
+        self.q()?;
         let done =
             sqlx::query(crate::sql(format!("INSERT INTO sites ({SITE_COLUMNS}, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")))
                 .bind(site.id.to_string())
@@ -100,22 +102,22 @@ impl SqlStore {
                 .bind(site.address.state.as_str())
                 .bind(&site.address.postal_code)
                 .bind(site.time_zone.name())
-                .bind(ts(Utc::now()))
+                .bind(ts(self.now()))
                 .execute(&mut *tx)
                 .await;
         if let Err(e) = done {
             return Err(unique_or(e, "site_name_taken", "a site with this name exists"));
         }
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(site)
     }
 
     pub(crate) async fn list_sites(&self, org: OrganizationId) -> Result<Vec<Site>> {
         self.reference("sites", org.to_string(), || async move {
-            self.q();
+            self.q()?;
             let rows = sqlx::query(crate::sql(format!("SELECT {SITE_COLUMNS} FROM sites WHERE organization_id = $1 ORDER BY name")))
                 .bind(org.to_string())
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.conn().await?)
                 .await
                 .map_err(db_err)?;
             rows.iter().map(site).collect()
@@ -124,11 +126,11 @@ impl SqlStore {
     }
 
     pub(crate) async fn get_site(&self, org: OrganizationId, id: SiteId) -> Result<Site> {
-        self.q();
+        self.q()?;
         let r = sqlx::query(crate::sql(format!("SELECT {SITE_COLUMNS} FROM sites WHERE organization_id = $1 AND id = $2")))
             .bind(org.to_string())
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
         r.as_ref().map(site).transpose()?.ok_or(DomainError::NotFound("site"))

@@ -37,9 +37,9 @@ impl SqlStore {
     pub(crate) async fn insert_user(&self, n: NewUser, mut audit: AuditEvent) -> Result<User> {
         let id = UserId::new();
         audit.resource_id = Some(id.to_string());
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q();
+        self.q()?;
         let done = sqlx::query(
             "INSERT INTO users (id, organization_id, email, name, roles, scope, password_hash, mfa_exempt, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -52,13 +52,13 @@ impl SqlStore {
         .bind(n.scope.to_string())
         .bind(&n.password_hash)
         .bind(n.mfa_exempt)
-        .bind(ts(Utc::now()))
+        .bind(ts(self.now()))
         .execute(&mut *tx)
         .await;
         if let Err(e) = done {
             return Err(unique_or(e, "email_taken", "a user with this email exists"));
         }
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(User {
             id,
             organization_id: n.organization_id,
@@ -73,33 +73,33 @@ impl SqlStore {
     }
 
     pub(crate) async fn get_user(&self, id: UserId) -> Result<User> {
-        self.q();
+        self.q()?;
         let r = sqlx::query(crate::sql(format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1")))
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
         r.as_ref().map(user).transpose()?.ok_or(DomainError::NotFound("user"))
     }
 
     pub(crate) async fn list_users(&self, org: OrganizationId) -> Result<Vec<User>> {
-        self.q();
+        self.q()?;
         let rows = sqlx::query(crate::sql(format!("SELECT {USER_COLUMNS} FROM users u WHERE u.organization_id = $1 ORDER BY u.name")))
             .bind(org.to_string())
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
         rows.iter().map(user).collect()
     }
 
     pub(crate) async fn credentials(&self, email: &str) -> Result<Option<UserCredentials>> {
-        self.q();
+        self.q()?;
         let r = sqlx::query(crate::sql(format!(
             "SELECT {USER_COLUMNS}, u.password_hash, u.totp_secret, u.totp_last_step, u.failed_logins, u.locked_until \
              FROM users u WHERE u.email = $1"
         )))
         .bind(email.trim().to_lowercase())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await
         .map_err(db_err)?;
         let Some(r) = r else { return Ok(None) };
@@ -120,11 +120,11 @@ impl SqlStore {
         now: DateTime<Utc>,
         audit: AuditEvent,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
         let mut locked = false;
         if let Some(id) = user {
-            self.q_n(2);
+            self.q_n(2)?;
             let r = sqlx::query("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins")
                 .bind(id.to_string())
                 .fetch_one(&mut *tx)
@@ -140,42 +140,42 @@ impl SqlStore {
                     .map_err(db_err)?;
             }
         }
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(locked)
     }
 
     pub(crate) async fn failures_from(&self, ip: &str, since: DateTime<Utc>) -> Result<i64> {
-        self.q();
+        self.q()?;
         let r = sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE source_ip = $1 AND action = 'login_failure' AND occurred_at >= $2")
             .bind(ip)
             .bind(ts(since))
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
         r.int("n")
     }
 
     pub(crate) async fn login_succeeded(&self, user: UserId, replacing: Option<&str>, s: &StaffSession, audit: AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q();
+        self.q()?;
         sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
             .bind(user.to_string())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
         if let Some(old) = replacing {
-            self.q();
+            self.q()?;
             sqlx::query("DELETE FROM staff_sessions WHERE id_hash = $1").bind(old).execute(&mut *tx).await.map_err(db_err)?;
         }
         crate::sessions::insert_session(self, &mut tx, s).await?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     pub(crate) async fn store_totp(&self, user: UserId, secret: &str, codes: &[String], audit: AuditEvent) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q_n(2 + codes.len() as u64);
+        self.q_n(2 + codes.len() as u64)?;
         sqlx::query("UPDATE users SET totp_secret = $1, totp_last_step = 0 WHERE id = $2")
             .bind(secret)
             .bind(user.to_string())
@@ -191,7 +191,7 @@ impl SqlStore {
                 .await
                 .map_err(db_err)?;
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     pub(crate) async fn update_access(
@@ -202,11 +202,11 @@ impl SqlStore {
         active: bool,
         audits: Vec<AuditEvent>,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         for a in &audits {
             append(self, &mut tx, a).await?;
         }
-        self.q_n(2);
+        self.q_n(2)?;
         let done = sqlx::query("UPDATE users SET roles = $1, scope = $2, active = $3 WHERE id = $4")
             .bind(roles_text(roles))
             .bind(scope.to_string())
@@ -220,40 +220,40 @@ impl SqlStore {
         }
         // New permissions take effect at once: existing sessions end.
         sqlx::query("DELETE FROM staff_sessions WHERE user_id = $1").bind(user.to_string()).execute(&mut *tx).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     pub(crate) async fn totp_step(&self, user: UserId, step: i64) -> Result<bool> {
-        self.q();
+        self.q()?;
         let done = sqlx::query("UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1")
             .bind(step)
             .bind(user.to_string())
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
         Ok(done.rows_affected() == 1)
     }
 
     pub(crate) async fn recovery_code(&self, user: UserId, hash: &str, audit: AuditEvent) -> Result<bool> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         append(self, &mut tx, &audit).await?;
-        self.q();
+        self.q()?;
         let done = sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL")
-            .bind(ts(Utc::now()))
+            .bind(ts(self.now()))
             .bind(user.to_string())
             .bind(hash)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
     pub(crate) async fn recovery_left(&self, user: UserId) -> Result<i64> {
-        self.q();
+        self.q()?;
         let r = sqlx::query("SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
             .bind(user.to_string())
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
         r.int("n")

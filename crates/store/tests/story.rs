@@ -3,6 +3,7 @@ use chrono::{Duration, Utc};
 use openiop_domain::Store;
 use openiop_domain::audit::{AuditAction, AuditEvent, ChainVerdict};
 use openiop_domain::auth::{Role, Scope};
+use openiop_domain::store::AccountStore;
 use openiop_domain::store::AuditFilter;
 use openiop_domain::tenancy::{NewSite, Slug};
 use openiop_domain::users::{Email, LockoutPolicy, NewUser, SessionStage, StaffSession};

@@ -1,14 +1,9 @@
 //! The `openiop` command line.
 use crate::config::{Config, parse_duration};
-use crate::security::hash_password;
 use crate::startup::{Application, build_state};
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use openiop_domain::Store;
-use openiop_domain::audit::{AuditAction, AuditEvent, ChainVerdict};
-use openiop_domain::auth::{Role, Scope};
-use openiop_domain::tenancy::Slug;
-use openiop_domain::users::{Email, NewUser, check_new_password};
+use openiop_domain::audit::ChainVerdict;
 use std::io::Read;
 use std::net::SocketAddr;
 
@@ -152,9 +147,9 @@ pub enum AuditCommand {
     Verify,
 }
 
-async fn store_for(url: &str) -> anyhow::Result<std::sync::Arc<dyn Store>> {
-    let state = build_state(Config::new(url)).await?;
-    Ok(state.store)
+/// The application on a database (migrated), for one command.
+async fn app_for(url: &str) -> anyhow::Result<openiop_app::App> {
+    Ok(build_state(Config::new(url)).await?.app)
 }
 
 fn err(e: openiop_domain::DomainError) -> anyhow::Error {
@@ -179,7 +174,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             config.lockout.max_failures = a.lockout_failures;
             config.lockout.lockout = a.lockout_duration;
             let app = Application::build(config).await?;
-            println!("OpenIOP listening on http://{} ({} database)", app.addr, app.state.store.engine());
+            println!("OpenIOP listening on http://{} ({} database)", app.addr, app.state.engine());
             if a.demo {
                 println!("Demo organization ready. Sign in with any of these (password {}):", crate::pages::auth::DEMO_PASSWORD);
                 for (email, role) in crate::demo_gen::logins() {
@@ -191,7 +186,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Demo(a) => crate::demo_gen::run(&cli.database_url, a).await,
         Command::Migrate => {
-            store_for(&cli.database_url).await?;
+            app_for(&cli.database_url).await?;
             println!("migrations applied");
             Ok(0)
         }
@@ -202,86 +197,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let mut password = String::new();
             std::io::stdin().read_to_string(&mut password).context("reading the password from standard input")?;
             let password = password.trim_end_matches(['\n', '\r']).to_string();
-            check_new_password(&password).map_err(err)?;
-            let email = Email::parse(&email).map_err(err)?;
-            let roles = roles.iter().map(|r| r.parse::<Role>()).collect::<Result<Vec<_>, _>>().map_err(err)?;
-            let scope = Scope::parse(&scope).map_err(err)?;
-            let name = openiop_domain::tenancy::required_text("name", &name, 120).map_err(err)?;
-            let store = store_for(&cli.database_url).await?;
-            let org = match store.organization_by_slug(&organization).await.map_err(err)? {
-                Some(o) => o,
-                None => {
-                    let slug = Slug::parse(&organization).map_err(err)?;
-                    store
-                        .create_organization(
-                            &organization,
-                            &slug,
-                            false,
-                            AuditEvent::system("cli", AuditAction::Create, "organization", None),
-                        )
-                        .await
-                        .map_err(err)?
-                }
-            };
-            let new = NewUser {
-                organization_id: org.id,
-                email,
-                name,
-                roles,
-                scope,
-                password_hash: hash_password(&password).map_err(err)?,
-                mfa_exempt: false,
-            };
-            let user =
-                store.create_user(new, AuditEvent::system("cli", AuditAction::Create, "user", None).in_org(org.id)).await.map_err(err)?;
+            let app = app_for(&cli.database_url).await?;
+            let (user, org) =
+                openiop_app::operator::create_staff(&app, &organization, &email, &name, &roles, &scope, &password).await.map_err(err)?;
             println!("created user {} ({}) in {}", user.email, user.id, org.slug);
             Ok(0)
         }
         Command::User(UserCommand::Update { email, roles, scope, active }) => {
-            let store = store_for(&cli.database_url).await?;
-            let user = store.user_credentials(&email).await.map_err(err)?.context("no user with that email")?.user;
-            let new_roles = if roles.is_empty() {
-                user.roles.clone()
-            } else {
-                roles.iter().map(|r| r.parse::<Role>()).collect::<Result<Vec<_>, _>>().map_err(err)?
-            };
-            let new_scope = match scope {
-                Some(s) => Scope::parse(&s).map_err(err)?,
-                None => user.scope.clone(),
-            };
-            let new_active = active.unwrap_or(user.active);
-            let event = |action: AuditAction, detail: String| {
-                let mut e = AuditEvent::system("cli", action, "user", Some(user.id.to_string())).in_org(user.organization_id);
-                e.detail = detail;
-                e
-            };
-            let mut audits = Vec::new();
-            if new_roles != user.roles {
-                let show = |r: &[Role]| r.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(",");
-                audits.push(event(AuditAction::RoleChange, format!("{} -> {}", show(&user.roles), show(&new_roles))));
+            let app = app_for(&cli.database_url).await?;
+            let roles = (!roles.is_empty()).then_some(roles.as_slice());
+            match openiop_app::operator::update_access(&app, &email, roles, scope.as_deref(), active).await.map_err(err)? {
+                Some(u) => println!("updated {}", u.email),
+                None => println!("nothing to change for {email}"),
             }
-            if new_scope != user.scope {
-                audits.push(event(AuditAction::ScopeChange, format!("{} -> {}", user.scope, new_scope)));
-            }
-            if new_active != user.active {
-                audits.push(event(AuditAction::Update, format!("active={new_active}")));
-            }
-            if audits.is_empty() {
-                println!("nothing to change for {}", user.email);
-                return Ok(0);
-            }
-            store.update_user_access(user.id, &new_roles, &new_scope, new_active, audits).await.map_err(err)?;
-            println!("updated {}", user.email);
             Ok(0)
         }
         Command::Token(TokenCommand::Create { email, name }) => {
-            let store = store_for(&cli.database_url).await?;
-            let creds = store.user_credentials(&email).await.map_err(err)?.context("no user with that email")?;
-            let token = format!("oiop_{}", crate::security::random_token().map_err(err)?);
-            let ev = AuditEvent::system("cli", AuditAction::TokenCreated, "api_token", None).in_org(creds.user.organization_id);
-            let ev = AuditEvent { user_id: Some(creds.user.id), ..ev };
-            store.create_token(creds.user.id, &name, &crate::security::sha256_hex(&token), ev).await.map_err(err)?;
-            println!("token for {} (shown once; store it safely):", creds.user.email);
+            let app = app_for(&cli.database_url).await?;
+            let (user, token) = openiop_app::operator::create_token(&app, &email, &name).await.map_err(err)?;
+            println!("token for {} (shown once; store it safely):", user.email);
             println!("{token}");
             Ok(0)
         }
@@ -311,8 +245,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Audit(AuditCommand::Verify) => {
-            let store = store_for(&cli.database_url).await?;
-            match store.audit_verify().await.map_err(err)? {
+            let app = app_for(&cli.database_url).await?;
+            match openiop_app::audit::verify(&app).await.map_err(err)? {
                 ChainVerdict::Intact { entries } => {
                     println!("audit log intact: {entries} entries, hash chain verified");
                     Ok(0)

@@ -1,8 +1,10 @@
 //! Runtime configuration, from flags and environment variables.
+use openiop_domain::clock::{Clock, ManualClock, OffsetClock, SystemClock};
 use openiop_domain::users::{LockoutPolicy, SessionPolicy};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     pub database_url: String,
     pub listen: SocketAddr,
@@ -15,8 +17,18 @@ pub struct Config {
     pub ip_window: chrono::Duration,
     /// Create the demo organization on start.
     pub demo: bool,
-    /// A fixed "now" (tests and demos of a given week); the real clock when `None`.
-    pub clock: Option<chrono::DateTime<chrono::Utc>>,
+    /// The one clock: the system's (shifted by `OPENIOP_CLOCK_OFFSET_DAYS` if set), or a
+    /// manual one in tests and demos of a given week.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The system clock, shifted by `OPENIOP_CLOCK_OFFSET_DAYS` days when that is set (to run the
+/// whole suite "a year ahead" and show that nothing depends on today's date).
+pub fn system_clock() -> Arc<dyn Clock> {
+    match std::env::var("OPENIOP_CLOCK_OFFSET_DAYS").ok().and_then(|d| d.trim().parse::<i64>().ok()) {
+        Some(days) if days != 0 => Arc::new(OffsetClock(chrono::Duration::days(days))),
+        _ => Arc::new(SystemClock),
+    }
 }
 
 impl Config {
@@ -30,7 +42,24 @@ impl Config {
             ip_failures_per_window: 30,
             ip_window: chrono::Duration::minutes(15),
             demo: false,
-            clock: None,
+            clock: system_clock(),
+        }
+    }
+
+    /// Stops the clock at `now` (tests, fixed-week demos); the returned handle moves it.
+    pub fn clock_at(&mut self, now: chrono::DateTime<chrono::Utc>) -> Arc<ManualClock> {
+        let clock = Arc::new(ManualClock::at(now));
+        self.clock = clock.clone();
+        clock
+    }
+
+    /// What the use cases follow.
+    pub fn settings(&self) -> openiop_app::Settings {
+        openiop_app::Settings {
+            session: self.session,
+            lockout: self.lockout,
+            ip_failures_per_window: self.ip_failures_per_window,
+            ip_window: self.ip_window,
         }
     }
 

@@ -44,7 +44,6 @@
 use anyhow::{Context, bail};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
-use openiop_domain::Store;
 use openiop_domain::audit::{AuditAction, AuditEvent, timestamp_text};
 use openiop_domain::auth::Role;
 use openiop_domain::ids::UserId;
@@ -57,6 +56,7 @@ use openiop_domain::patients::{
 use openiop_domain::plans::{AsamDimension, Goal, Intervention, ItemStatus, Objective, ObjectiveId, PlanContent, Problem};
 use openiop_domain::programs::{LevelOfCare, Modality, ServiceTypeId, WeeklyWindow, default_service_catalogue};
 use openiop_domain::schedule::{AttendanceStatus, local_to_utc};
+use openiop_domain::store::AccountStore;
 use openiop_domain::tenancy::UsState;
 use openiop_store::SqlStore;
 use openiop_store::bulk::{BulkLoad, BulkValue as V, Table};
@@ -884,7 +884,7 @@ pub async fn generate(store: &SqlStore, seed: u64, size: Size, today: NaiveDate,
     let created = start - Duration::weeks(10);
     let org = rng.id(created);
     let domain = format!("{slug}.example.org");
-    let hash = crate::security::hash_password(crate::pages::auth::DEMO_PASSWORD).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hash = openiop_app::security::hash_password(crate::pages::auth::DEMO_PASSWORD).map_err(|e| anyhow::anyhow!("{e}"))?;
     let phq9 = builtin("phq9").context("PHQ-9 definition")?;
     let gad7 = builtin("gad7").context("GAD-7 definition")?;
 

@@ -10,6 +10,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use openiop_app::App;
 use openiop_domain::{DomainError, Store};
 use openiop_store::SqlStore;
 use std::net::SocketAddr;
@@ -17,15 +18,21 @@ use std::sync::Arc;
 
 /// Connects to the database, applies migrations, and creates the demo organization if asked.
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
-    let store = SqlStore::connect(&config.database_url).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(build_with_store(config).await?.0)
+}
+
+/// [`build_state`], also handing back the store itself (test support seeds data through it).
+pub async fn build_with_store(config: Config) -> anyhow::Result<(AppState, SqlStore)> {
+    let store = SqlStore::connect(&config.database_url).await.map_err(|e| anyhow::anyhow!("{e}"))?.with_clock(config.clock.clone());
     store.migrate().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     if config.demo {
-        // The generated small dataset, anchored on today (the configured clock in tests).
-        let today = config.clock.unwrap_or_else(chrono::Utc::now).date_naive();
+        // The generated small dataset, anchored on today at the demo's sites (New Jersey).
+        let today = config.clock.today_in(chrono_tz::America::New_York);
         crate::demo_gen::ensure_demo(&store, today).await.map_err(|e| anyhow::anyhow!("creating demo data: {e}"))?;
     }
-    let store: Arc<dyn Store> = Arc::new(store);
-    Ok(AppState { store, config: Arc::new(config), metrics: Arc::new(Metrics::default()) })
+    let shared: Arc<dyn Store> = Arc::new(store.clone());
+    let app = App::new(shared, config.clock.clone(), config.settings());
+    Ok((AppState { app, config: Arc::new(config), metrics: Arc::new(Metrics::default()) }, store))
 }
 
 async fn healthz() -> &'static str {
@@ -33,14 +40,14 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
+    match state.ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response(),
     }
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let body = state.metrics.render(state.store.query_count());
+    let body = state.metrics.render(state.query_count());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
@@ -195,8 +202,7 @@ fn spawn_housekeeping(state: &AppState) {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
         loop {
             tick.tick().await;
-            let now = chrono::Utc::now();
-            if let Err(e) = state.store.end_expired_sessions(now - state.config.session.idle, now - state.config.session.absolute).await {
+            if let Err(e) = openiop_app::accounts::end_expired_sessions(&state).await {
                 tracing::warn!(error = %e, "session housekeeping failed");
             }
         }
@@ -207,6 +213,8 @@ fn spawn_housekeeping(state: &AppState) {
 pub struct Application {
     pub addr: SocketAddr,
     pub state: AppState,
+    /// The store behind the app (tests seed data through it).
+    pub store: SqlStore,
     listener: tokio::net::TcpListener,
 }
 
@@ -214,8 +222,8 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
-        let state = build_state(config).await?;
-        Ok(Self { addr, state, listener })
+        let (state, store) = build_with_store(config).await?;
+        Ok(Self { addr, state, store, listener })
     }
 
     pub async fn run(self) -> anyhow::Result<()> {

@@ -1,23 +1,21 @@
-//! What every handler can reach.
+//! What every handler can reach: the application (its use cases are called with `&state`,
+//! which derefs to [`App`]), the configuration and the metrics. No store: handlers only speak
+//! HTTP and call use cases.
 use crate::config::Config;
 use crate::telemetry::Metrics;
-use openiop_domain::Store;
+use openiop_app::App;
 use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<dyn Store>,
+    pub app: App,
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
 }
 
-impl AppState {
-    /// The current instant (the configured clock in tests).
-    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.config.clock.unwrap_or_else(chrono::Utc::now)
-    }
-
-    pub fn today(&self) -> chrono::NaiveDate {
-        self.now().date_naive()
+impl std::ops::Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.app
     }
 }

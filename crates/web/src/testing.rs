@@ -1,16 +1,19 @@
 //! Test support shared by the web crate's integration tests: the whole app in-process on a
 //! fresh database of either engine, with helpers that act like a browser or an API client.
 use crate::config::Config;
-use crate::startup::{build_state, router};
+use crate::startup::{build_with_store, router};
 use crate::state::AppState;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use openiop_domain::Store;
 use openiop_domain::audit::{AuditAction, AuditEvent};
 use openiop_domain::auth::{Role, Scope};
 use openiop_domain::tenancy::{NewSite, Organization, Site, Slug};
 use openiop_domain::users::{Email, NewUser, User};
+use openiop_store::SqlStore;
 use openiop_store::testing::{fresh_database, tempfile_dir::TempDir};
+use std::sync::Arc;
 use tower::ServiceExt;
 
 pub use openiop_store::testing::engines;
@@ -18,6 +21,10 @@ pub use openiop_store::testing::engines;
 pub struct TestApp {
     pub engine: &'static str,
     pub state: AppState,
+    /// The store itself, for seeding data and looking behind the use cases (and, through
+    /// [`SqlStore::fail_after_statements`], for injecting failures).
+    pub store: Arc<dyn Store>,
+    pub sql: SqlStore,
     pub router: Router,
     pub org: Organization,
     pub site: Site,
@@ -83,9 +90,9 @@ impl TestApp {
         let (url, guard) = fresh_database(engine).await;
         let mut config = Config::new(&url);
         adjust(&mut config);
-        let state = build_state(config).await.expect("app state");
-        let org = state
-            .store
+        let (state, sql) = build_with_store(config).await.expect("app state");
+        let store: Arc<dyn Store> = Arc::new(sql.clone());
+        let org = store
             .create_organization(
                 "Harbor Light",
                 &Slug::parse("harbor-light").expect("slug"),
@@ -95,13 +102,12 @@ impl TestApp {
             .await
             .expect("organization");
         let site = NewSite::parse("Harbor Light Newark", "1 Market St", "Newark", "NJ", "07102", "America/New_York").expect("site");
-        let site = state
-            .store
+        let site = store
             .create_site(org.id, site, AuditEvent::system("test", AuditAction::Create, "site", None).in_org(org.id))
             .await
             .expect("site");
         let router = router(state.clone());
-        Self { engine, state, router, org, site, database_url: url, _guard: guard }
+        Self { engine, state, store, sql, router, org, site, database_url: url, _guard: guard }
     }
 
     /// A staff account with the test password (MFA required, like every real account).
@@ -112,21 +118,17 @@ impl TestApp {
             name: format!("Staff {email}"),
             roles: roles.to_vec(),
             scope,
-            password_hash: crate::security::hash_password(PASSWORD).expect("hash"),
+            password_hash: openiop_app::security::hash_password(PASSWORD).expect("hash"),
             mfa_exempt: false,
         };
-        self.state
-            .store
-            .create_user(user, AuditEvent::system("test", AuditAction::Create, "user", None).in_org(self.org.id))
-            .await
-            .expect("user")
+        self.store.create_user(user, AuditEvent::system("test", AuditAction::Create, "user", None).in_org(self.org.id)).await.expect("user")
     }
 
     /// A personal API token for a user.
     pub async fn token(&self, user: &User) -> String {
-        let token = format!("oiop_{}", crate::security::random_token().expect("random"));
+        let token = format!("oiop_{}", openiop_app::security::random_token().expect("random"));
         let ev = AuditEvent::system("test", AuditAction::TokenCreated, "api_token", None).in_org(self.org.id);
-        self.state.store.create_token(user.id, "test", &crate::security::sha256_hex(&token), ev).await.expect("token");
+        self.store.create_token(user.id, "test", &openiop_app::security::sha256_hex(&token), ev).await.expect("token");
         token
     }
 
@@ -223,7 +225,8 @@ impl Browser<'_> {
         let page = self.get("/mfa").await;
         let secret = page.text_of("totp-secret").expect("enrolment shows the secret");
         let csrf = page.input_value("csrf").expect("csrf");
-        let code = crate::security::totp::code(&secret, crate::security::totp::step_at(chrono::Utc::now().timestamp())).expect("code");
+        let code = openiop_app::security::totp::code(&secret, openiop_app::security::totp::step_at(self.app.state.now().timestamp()))
+            .expect("code");
         self.post("/mfa/enroll", &[("code", &code), ("csrf", &csrf)]).await
     }
 }

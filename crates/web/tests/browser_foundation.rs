@@ -3,14 +3,14 @@
 mod common;
 
 use common::BrowserTest;
+use openiop_app::security::totp;
 use openiop_domain::audit::{AuditAction, AuditEvent};
 use openiop_domain::auth::{Role, Scope};
 use openiop_domain::users::{Email, NewUser};
-use openiop_web::security::totp;
 use std::time::Duration;
 
 async fn add_staff(t: &BrowserTest, email: &str, password: &str) {
-    let store = &t.state.store;
+    let store = &t.store;
     let org = match store.organization_by_slug("harbor-light").await.unwrap() {
         Some(o) => o,
         None => store
@@ -29,7 +29,7 @@ async fn add_staff(t: &BrowserTest, email: &str, password: &str) {
         name: "Theo Therapist".into(),
         roles: vec![Role::Clinician],
         scope: Scope::Organization,
-        password_hash: openiop_web::security::hash_password(password).unwrap(),
+        password_hash: openiop_app::security::hash_password(password).unwrap(),
         mfa_exempt: false,
     };
     store.create_user(user, AuditEvent::system("test", AuditAction::Create, "user", None)).await.unwrap();

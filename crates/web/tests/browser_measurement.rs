@@ -12,7 +12,7 @@ use thirtyfour::prelude::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_patient_chart_shows_the_phq9_chart_with_bands() {
     let Some(t) = BrowserTest::start(|c| c.demo = true).await else { return };
-    let store = t.state.store.as_ref();
+    let store = t.store.as_ref();
     let slug = openiop_web::demo_gen::demo_slug();
     let org = store.organization_by_slug(&slug).await.unwrap().expect("demo organization");
     // The open episode with the most PHQ-9 scores among those that went up to PHP.

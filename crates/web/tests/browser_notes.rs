@@ -33,8 +33,14 @@ async fn tab(t: &BrowserTest) {
 async fn a_clinician_writes_and_signs_a_group_note_for_eight_by_keyboard() {
     // Thursday 2026-11-19, 15:00 UTC: the morning group (09:00–12:00 UTC) has ended.
     let now = Utc.with_ymd_and_hms(2026, 11, 19, 15, 0, 0).single().unwrap();
-    let Some(t) = BrowserTest::start(|c| c.clock = Some(now)).await else { return };
-    let store = &t.state.store;
+    let Some(t) = BrowserTest::start(|c| {
+        c.clock_at(now);
+    })
+    .await
+    else {
+        return;
+    };
+    let store = &t.store;
     let org = store.create_organization("Harbor Light", &Slug::parse("harbor-light").unwrap(), false, sys("organization")).await.unwrap();
     let site = store
         .create_site(
@@ -52,7 +58,7 @@ async fn a_clinician_writes_and_signs_a_group_note_for_eight_by_keyboard() {
                 name: "Lena Cho".into(),
                 roles: vec![Role::Clinician],
                 scope: Scope::Organization,
-                password_hash: openiop_web::security::hash_password("a long enough password").unwrap(),
+                password_hash: openiop_app::security::hash_password("a long enough password").unwrap(),
                 mfa_exempt: true,
             },
             sys("user"),

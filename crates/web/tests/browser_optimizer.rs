@@ -10,7 +10,7 @@ async fn a_director_proposes_and_accepts_a_week_and_the_ledger_fills() {
     let now = Utc.with_ymd_and_hms(2026, 11, 27, 15, 0, 0).single().unwrap();
     let Some(t) = BrowserTest::start(|c| {
         c.demo = true;
-        c.clock = Some(now);
+        c.clock_at(now);
     })
     .await
     else {
@@ -36,8 +36,8 @@ async fn a_director_proposes_and_accepts_a_week_and_the_ledger_fills() {
     let msg = t.text("#optimizer-message").await;
     assert!(msg.starts_with("Accepted:"), "{msg}");
 
-    let org = t.state.store.organization_by_slug(&slug).await.unwrap().unwrap();
-    let program = t.state.store.programs(org.id).await.unwrap().remove(0);
+    let org = t.store.organization_by_slug(&slug).await.unwrap().unwrap();
+    let program = t.store.programs(org.id).await.unwrap().remove(0);
     t.open(&format!("/programs/{}/hours?week=2026-W50", program.id)).await;
     t.expect_h1(&format!("Hours: {}", program.name)).await;
     let table = t.text("#ledger").await;

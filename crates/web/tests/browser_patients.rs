@@ -65,7 +65,7 @@ async fn sign_in(t: &BrowserTest, email: &str) {
 async fn front_desk_refers_a_residential_step_down_and_a_clinician_admits_it() {
     let Some(t) = BrowserTest::start(|c| c.demo = true).await else { return };
     let slug = openiop_web::demo_gen::demo_slug();
-    let store = t.state.store.as_ref();
+    let store = t.store.as_ref();
     let org = store.organization_by_slug(&slug).await.unwrap().expect("the demo organization");
     let program = store.programs(org.id).await.unwrap().remove(0).name;
     let waiting = store.referrals(org.id).await.unwrap().into_iter().find(|r| r.patient_id.is_none()).expect("a referral in the pipeline");

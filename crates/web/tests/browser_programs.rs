@@ -49,7 +49,7 @@ async fn assert_accessible(t: &BrowserTest, page: &str) {
 async fn a_director_creates_a_program_with_a_weekly_group_and_the_public_sees_it() {
     let Some(t) = BrowserTest::start(|c| c.demo = true).await else { return };
     let slug = openiop_web::demo_gen::demo_slug();
-    let store = t.state.store.as_ref();
+    let store = t.store.as_ref();
     let org = store.organization_by_slug(&slug).await.unwrap().expect("the demo organization");
     let program = store.programs(org.id).await.unwrap().remove(0).name;
     let clinician = store.user_credentials(&format!("clinician@{slug}.example.org")).await.unwrap().unwrap().user.name;

@@ -21,8 +21,14 @@ fn sys(what: &str) -> AuditEvent {
 async fn a_director_generates_a_week_takes_attendance_for_ten_and_sees_the_ledger() {
     // Monday 2026-11-16, 21:15 in New Jersey: the evening group has just ended.
     let now = Utc.with_ymd_and_hms(2026, 11, 17, 2, 15, 0).single().unwrap();
-    let Some(t) = BrowserTest::start(|c| c.clock = Some(now)).await else { return };
-    let store = &t.state.store;
+    let Some(t) = BrowserTest::start(|c| {
+        c.clock_at(now);
+    })
+    .await
+    else {
+        return;
+    };
+    let store = &t.store;
     let org = store.create_organization("Harbor Light", &Slug::parse("harbor-light").unwrap(), false, sys("organization")).await.unwrap();
     let site = store
         .create_site(
@@ -32,7 +38,7 @@ async fn a_director_generates_a_week_takes_attendance_for_ten_and_sees_the_ledge
         )
         .await
         .unwrap();
-    let hash = openiop_web::security::hash_password("a long enough password").unwrap();
+    let hash = openiop_app::security::hash_password("a long enough password").unwrap();
     let user = |email: &str, name: &str, role: Role| NewUser {
         organization_id: org.id,
         email: Email::parse(email).unwrap(),

@@ -68,10 +68,12 @@ async fn operator_story(engine: &str) {
     let o = openiop(&url, &["user", "update", "--email", "ada@clinic.org", "--role", "auditor", "--scope", site], None);
     assert!(o.status.success(), "{}", text(&o));
     let store = openiop_store::SqlStore::connect(&url).await.expect("connect");
-    let org = openiop_domain::Store::user_credentials(&store, "ada@clinic.org").await.unwrap().unwrap().user;
+    let org = openiop_domain::store::AccountStore::user_credentials(&store, "ada@clinic.org").await.unwrap().unwrap().user;
     assert_eq!(org.roles, vec![openiop_domain::auth::Role::Auditor]);
     let log =
-        openiop_domain::Store::audit_search(&store, org.organization_id, &openiop_domain::store::AuditFilter::default()).await.unwrap();
+        openiop_domain::store::AccountStore::audit_search(&store, org.organization_id, &openiop_domain::store::AuditFilter::default())
+            .await
+            .unwrap();
     assert!(log.iter().any(|e| e.event.action == "role_change" && e.event.detail == "admin -> auditor"));
     assert!(log.iter().any(|e| e.event.action == "scope_change"));
     store.close().await;

@@ -8,6 +8,7 @@ use openiop_domain::measurement::care::MeasurementStore;
 use openiop_domain::notes::{NoteKind, NoteStatus, NoteStore, similar_pairs};
 use openiop_domain::patients::PatientStore;
 use openiop_domain::plans::PlanStore;
+use openiop_domain::store::AccountStore;
 use openiop_store::testing::{engines, fresh_store};
 use openiop_web::demo_gen::{Size, checksum, generate};
 use std::collections::{BTreeMap, HashSet};

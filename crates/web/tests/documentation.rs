@@ -65,7 +65,10 @@ async fn clinician(app: &TestApp, director: &str, email: &str, kind: &str, super
 }
 
 async fn clinic(engine: &'static str) -> Clinic {
-    let app = TestApp::with_config(engine, |c| c.clock = Some(now())).await;
+    let app = TestApp::with_config(engine, |c| {
+        c.clock_at(now());
+    })
+    .await;
     let d = app.staff("director@harbor.org", &[Role::ClinicalDirector], Scope::Organization).await;
     let director = app.token(&d).await;
     let program = ok(
@@ -152,7 +155,7 @@ async fn session(c: &Clinic, service: &str, start: DateTime<Utc>, minutes: i64, 
         cancel_reason: String::new(),
     };
     let ev = AuditEvent::system("test", AuditAction::Create, "session", None).in_org(c.app.org.id);
-    c.app.state.store.create_sessions(c.app.org.id, std::slice::from_ref(&s), ev).await.unwrap();
+    c.app.store.create_sessions(c.app.org.id, std::slice::from_ref(&s), ev).await.unwrap();
     s.id
 }
 
@@ -169,7 +172,7 @@ async fn attend(c: &Clinic, s: SessionId, patient: &str, status: AttendanceStatu
         note: String::new(),
     };
     let ev = AuditEvent::system("test", AuditAction::Update, "attendance", None).in_org(c.app.org.id);
-    c.app.state.store.record_attendance(c.app.org.id, &[a], &[ev]).await.unwrap();
+    c.app.store.record_attendance(c.app.org.id, &[a], &[ev]).await.unwrap();
 }
 
 fn day(d: &str, h: u32) -> DateTime<Utc> {
@@ -359,7 +362,7 @@ async fn group_of_twelve(engine: &'static str) {
     let (s, v) = call(app, Method::POST, &format!("/api/v1/sessions/{group}/group-note"), lena, Some(body(true, true))).await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("notes_similar")), "{engine}");
     assert!(v["message"].as_str().unwrap().contains("Ana Test and Ben Test"), "{v}");
-    assert!(app.state.store.session_notes(app.org.id, &[group]).await.unwrap().is_empty(), "nothing written");
+    assert!(app.store.session_notes(app.org.id, &[group]).await.unwrap().is_empty(), "nothing written");
     // A missing individualized section is refused, naming the attendee.
     let mut missing = body(false, true);
     missing["entries"].as_array_mut().unwrap().pop();
@@ -368,7 +371,7 @@ async fn group_of_twelve(engine: &'static str) {
     assert!(v["fields"][0]["message"].as_str().unwrap().contains("Kit Test"), "{v}");
 
     // One save writes 12 notes, signed, in one transaction (the absent attendee: attendance only).
-    let before = app.state.store.query_count();
+    let before = app.store.query_count();
     let saved = ok(app, Method::POST, &format!("/api/v1/sessions/{group}/group-note"), lena, body(false, true)).await;
     let _ = before;
     let saved = saved.as_array().unwrap();
@@ -408,7 +411,7 @@ async fn group_of_twelve(engine: &'static str) {
         .push(json!({"patient_id": ids[11], "individualized": "Lou attended this one and spoke about sleep."}));
     let (s, v) = call(app, Method::POST, &format!("/api/v1/sessions/{second}/group-note"), lena, Some(all)).await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("note_locked")), "{engine}");
-    assert_eq!(app.state.store.session_notes(app.org.id, &[second]).await.unwrap().len(), 1, "none of the 12 written");
+    assert_eq!(app.store.session_notes(app.org.id, &[second]).await.unwrap().len(), 1, "none of the 12 written");
 
     // The second group is overdue on Lena's documentation home (it ended > 24 h ago).
     let home = ok(app, Method::GET, "/api/v1/documentation/home", lena, Value::Null).await;
@@ -650,10 +653,10 @@ async fn pages_on_both_engines() {
 #[tokio::test]
 async fn the_demo_has_signed_plans_for_its_open_episodes() {
     let app = TestApp::with_config("sqlite", |c| c.demo = true).await;
-    let org = app.state.store.organization_by_slug(&openiop_web::demo_gen::demo_slug()).await.unwrap().expect("the demo organization");
-    let episodes = app.state.store.open_episodes(org.id, None).await.unwrap();
+    let org = app.store.organization_by_slug(&openiop_web::demo_gen::demo_slug()).await.unwrap().expect("the demo organization");
+    let episodes = app.store.open_episodes(org.id, None).await.unwrap();
     let ids: Vec<_> = episodes.iter().map(|e| e.id).collect();
-    let plans = app.state.store.current_plans(org.id, &ids).await.unwrap();
+    let plans = app.store.current_plans(org.id, &ids).await.unwrap();
     assert!(!plans.is_empty() && plans.len() <= episodes.len());
     assert!(plans.iter().all(|p| p.content.objectives().count() >= 2), "goals with measurable objectives");
 }

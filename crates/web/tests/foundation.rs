@@ -1,8 +1,8 @@
 //! The foundation, told as clinic stories, against the whole app in-process on both engines.
 use axum::http::{Method, StatusCode};
+use openiop_app::security::totp;
 use openiop_domain::auth::{Role, Scope};
 use openiop_domain::store::AuditFilter;
-use openiop_web::security::totp;
 use openiop_web::testing::{PASSWORD, TestApp, engines};
 use serde_json::json;
 
@@ -28,18 +28,14 @@ async fn the_api_knows_who_is_calling_and_refuses_strangers() {
         assert_eq!(me["scope"]["site_ids"], json!([app.site.id.to_string()]));
 
         // A revoked token stops working at once.
-        let tokens = app.state.store.tokens(nurse.id).await.unwrap();
+        let tokens = app.store.tokens(nurse.id).await.unwrap();
         let ev = openiop_domain::audit::AuditEvent::system("test", openiop_domain::audit::AuditAction::TokenRevoked, "api_token", None);
-        app.state.store.revoke_token(nurse.id, tokens[0].id, ev).await.unwrap();
+        app.store.revoke_token(nurse.id, tokens[0].id, ev).await.unwrap();
         assert_eq!(app.api(Method::GET, "/api/v1/me", Some(&token), None).await.status, StatusCode::UNAUTHORIZED);
 
         // Rejected tokens are audited.
-        let rejected = app
-            .state
-            .store
-            .audit_search(app.org.id, &AuditFilter { action: Some("token_rejected".into()), ..Default::default() })
-            .await
-            .unwrap();
+        let rejected =
+            app.store.audit_search(app.org.id, &AuditFilter { action: Some("token_rejected".into()), ..Default::default() }).await.unwrap();
         assert_eq!(rejected.len(), 2, "{engine}");
     }
 }
@@ -75,7 +71,7 @@ async fn one_policy_decides_who_may_add_a_site_and_read_the_audit_log() {
         assert_eq!(fields, ["name", "state", "postal_code", "time_zone"]);
         let r = app.api(Method::POST, "/api/v1/sites", Some(&ta), Some(json!({"name": 3}))).await;
         assert_eq!((r.status, r.json()["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed")));
-        assert_eq!(app.state.store.sites(app.org.id).await.unwrap().len(), 2, "only the valid site was written");
+        assert_eq!(app.store.sites(app.org.id).await.unwrap().len(), 2, "only the valid site was written");
 
         // The audit log: auditors yes, clinicians no.
         let r = app.api(Method::GET, "/api/v1/audit-log", Some(&tc), None).await;
@@ -154,7 +150,6 @@ async fn staff_sign_in_needs_a_second_factor_and_gets_a_new_session_id() {
         );
 
         let log = app
-            .state
             .store
             .audit_search(app.org.id, &AuditFilter { user: Some("therapist@harbor.org".into()), ..Default::default() })
             .await
@@ -182,7 +177,6 @@ async fn five_wrong_passwords_lock_the_account_even_against_the_right_one() {
         assert!(b.cookie("openiop_session").is_none());
 
         let log = app
-            .state
             .store
             .audit_search(app.org.id, &AuditFilter { user: Some("frontdesk@harbor.org".into()), ..Default::default() })
             .await

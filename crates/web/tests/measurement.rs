@@ -183,7 +183,6 @@ async fn item9_raises_a_flag_and_a_task_and_only_an_assessment_clears_it(engine:
 
     // All of it audited, against the patient.
     let log = app
-        .state
         .store
         .audit_search(app.org.id, &AuditFilter { patient_id: Some(c.patient.clone()), limit: 200, ..Default::default() })
         .await
@@ -218,7 +217,7 @@ async fn rci_status_and_plan_review(engine: &'static str) {
     // The initial plan was written: no review is due.
     let ev =
         openiop_domain::audit::AuditEvent::system("test", openiop_domain::audit::AuditAction::Update, "episode", None).in_org(app.org.id);
-    app.state.store.set_episode_flags(app.org.id, c.episode.parse().unwrap(), Some(false), Some(false), ev).await.unwrap();
+    app.store.set_episode_flags(app.org.id, c.episode.parse().unwrap(), Some(false), Some(false), ev).await.unwrap();
     // Baseline 18, then 17 five weeks later: no reliable change → plan review due.
     ok(
         &app,
@@ -294,8 +293,8 @@ async fn patient_links(engine: &'static str) {
     let token = path.trim_start_matches("/m/").to_string();
     assert!(token.len() >= 40, "an unguessable token");
     // Only the hash is stored: the token itself finds nothing.
-    let store = app.state.store.as_ref();
-    assert!(store.link_by_token_hash(&openiop_web::security::sha256_hex(&token)).await.unwrap().is_some());
+    let store = app.store.as_ref();
+    assert!(store.link_by_token_hash(&openiop_app::security::sha256_hex(&token)).await.unwrap().is_some());
     assert!(store.link_by_token_hash(&token).await.unwrap().is_none());
 
     // The public page (no sign-in) shows the form; incomplete answers come back with errors.
@@ -378,7 +377,7 @@ async fn patient_links(engine: &'static str) {
     let old_token = "an-old-token-that-expired-last-week-0123456789";
     let ev = openiop_domain::audit::AuditEvent::system("test", openiop_domain::audit::AuditAction::Create, "measurement_link", None)
         .in_org(app.org.id);
-    store.create_link(app.org.id, expired, &openiop_web::security::sha256_hex(old_token), ev).await.unwrap();
+    store.create_link(app.org.id, expired, &openiop_app::security::sha256_hex(old_token), ev).await.unwrap();
     let r = b.get(&format!("/m/{old_token}")).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{engine}");
     assert!(r.body.contains("expired"));
@@ -545,7 +544,7 @@ async fn brute_force(app: &TestApp, token: &str, patients: &[String]) -> BTreeMa
 
 async fn program_outcomes_over_the_demo(engine: &'static str) {
     let app = TestApp::with_config(engine, |c| c.demo = true).await;
-    let store = app.state.store.as_ref();
+    let store = app.store.as_ref();
     let slug = openiop_web::demo_gen::demo_slug();
     let org = store.organization_by_slug(&slug).await.unwrap().expect("the demo organization");
     let director = store.user_credentials(&format!("director@{slug}.example.org")).await.unwrap().unwrap().user;

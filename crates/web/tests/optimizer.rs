@@ -1,15 +1,15 @@
 //! The director asks the optimizer for next week at the demo site, accepts it, and the hours
 //! ledger fills; when a clinician is out on Wednesday, a re-plan moves only what that forces.
 use chrono::{TimeZone, Utc, Weekday};
+use openiop_app::optimizer::{Unavailable, accept, propose};
 use openiop_domain::auth::Ctx;
 use openiop_domain::schedule::{SessionFilter, Week};
 use openiop_web::testing::{TestApp, engines};
-use openiop_web::usecases::optimizer::{Unavailable, accept, propose};
 
 async fn demo_director(app: &TestApp) -> Ctx {
     let email = format!("director@{}.example.org", openiop_web::demo_gen::demo_slug());
-    let user = app.state.store.user_credentials(&email).await.unwrap().unwrap().user;
-    Ctx::new(openiop_web::session::actor_of(user), Default::default())
+    let user = app.store.user_credentials(&email).await.unwrap().unwrap().user;
+    Ctx::new(openiop_app::accounts::actor_of(user), Default::default())
 }
 
 async fn story(engine: &'static str) {
@@ -17,12 +17,12 @@ async fn story(engine: &'static str) {
     let now = Utc.with_ymd_and_hms(2026, 11, 27, 15, 0, 0).single().unwrap();
     let app = TestApp::with_config(engine, |c| {
         c.demo = true;
-        c.clock = Some(now);
+        c.clock_at(now);
     })
     .await;
     let ctx = demo_director(&app).await;
-    let demo = app.state.store.organization_by_slug(&openiop_web::demo_gen::demo_slug()).await.unwrap().unwrap();
-    let site = app.state.store.sites(demo.id).await.unwrap()[0].clone();
+    let demo = app.store.organization_by_slug(&openiop_web::demo_gen::demo_slug()).await.unwrap().unwrap();
+    let site = app.store.sites(demo.id).await.unwrap()[0].clone();
     let week = Week::parse("2026-W50").unwrap();
 
     let p = propose(&app.state, &ctx, site.id, week, &[], false).await.unwrap();
@@ -43,13 +43,11 @@ async fn story(engine: &'static str) {
     let (created, replaced) = accept(&app.state, &ctx, site.id, week, &[], false).await.unwrap();
     assert_eq!((created, replaced), (p.new_sessions.len(), 0));
     let (from, to) = week.bounds(site.time_zone.0);
-    let before =
-        app.state.store.sessions_between(demo.id, from, to, &SessionFilter { site: Some(site.id), ..Default::default() }).await.unwrap();
+    let before = app.store.sessions_between(demo.id, from, to, &SessionFilter { site: Some(site.id), ..Default::default() }).await.unwrap();
     assert_eq!(before.len(), created);
 
     // The hours ledger of a program at the site is filled by the accepted week.
     let program = app
-        .state
         .store
         .programs(demo.id)
         .await
@@ -57,7 +55,7 @@ async fn story(engine: &'static str) {
         .into_iter()
         .find(|p| p.site_id == site.id && p.population == openiop_domain::programs::Population::Adult)
         .unwrap();
-    let pw = openiop_web::usecases::schedule::program_week(&app.state, &ctx, program.id, week).await.unwrap();
+    let pw = openiop_app::schedule::program_week(&app.state, &ctx, program.id, week).await.unwrap();
     assert!(pw.rows.iter().any(|r| r.2.scheduled_hours > 0.0), "{engine}: the ledger shows scheduled hours");
 
     // Re-plan: the busiest clinician is out on Wednesday.
@@ -86,7 +84,6 @@ async fn story(engine: &'static str) {
     let (_, replaced) = accept(&app.state, &ctx, site.id, week, &out, true).await.unwrap();
     assert_eq!(replaced, r.replaced.len());
     let after = app
-        .state
         .store
         .sessions_between(demo.id, from, to, &SessionFilter { site: Some(site.id), leader: Some(busiest), ..Default::default() })
         .await

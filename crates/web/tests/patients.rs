@@ -180,9 +180,9 @@ async fn jordans_episode(engine: &'static str) {
 
 /// The level history as the discharge summary assembles it (the director exports it).
 async fn level_history_in_summary(app: &TestApp, eid: &str) -> String {
-    let user = app.state.store.user_credentials("director@harbor.org").await.unwrap().unwrap().user;
-    let ctx = openiop_domain::auth::Ctx::new(openiop_web::session::actor_of(user), Default::default());
-    let s = openiop_web::usecases::patients::discharge_summary(&app.state, &ctx, eid.parse().unwrap()).await.unwrap();
+    let user = app.store.user_credentials("director@harbor.org").await.unwrap().unwrap().user;
+    let ctx = openiop_domain::auth::Ctx::new(openiop_app::accounts::actor_of(user), Default::default());
+    let s = openiop_app::patients::discharge_summary(&app.state, &ctx, eid.parse().unwrap()).await.unwrap();
     let mut text = String::new();
     for span in s.clinical_levels.iter().chain(&s.authorized_levels) {
         text.push_str(&format!("{} {} {}\n", span.level.name(), span.from, span.reason));
@@ -380,17 +380,12 @@ async fn a_clinician_at_site_a_cannot_read_or_find_a_site_b_patient_and_the_atte
             1
         );
 
-        let log = app
-            .state
-            .store
-            .audit_search(app.org.id, &AuditFilter { user: Some("lena@harbor.org".into()), ..Default::default() })
-            .await
-            .unwrap();
+        let log =
+            app.store.audit_search(app.org.id, &AuditFilter { user: Some("lena@harbor.org".into()), ..Default::default() }).await.unwrap();
         let denied = log.iter().find(|e| e.event.action == "access_denied").expect("the attempt is audited");
         assert_eq!(denied.event.patient_id.as_deref(), Some(pid));
         assert_eq!(denied.event.outcome, "denied");
         let reads = app
-            .state
             .store
             .audit_search(app.org.id, &AuditFilter { patient_id: Some(pid.to_string()), action: Some("read".into()), ..Default::default() })
             .await
@@ -399,7 +394,6 @@ async fn a_clinician_at_site_a_cannot_read_or_find_a_site_b_patient_and_the_atte
         // Every read of the chart by the director is audited with the patient.
         call(&app, Method::GET, &format!("/api/v1/patients/{pid}"), &director, None).await;
         let reads = app
-            .state
             .store
             .audit_search(app.org.id, &AuditFilter { patient_id: Some(pid.to_string()), action: Some("read".into()), ..Default::default() })
             .await

@@ -47,7 +47,7 @@ async fn program(app: &TestApp, site: &str, name: &str) -> String {
         ..Default::default()
     };
     let ev = AuditEvent::system("test", AuditAction::Create, "program", None).in_org(app.org.id);
-    app.state.store.create_program(app.org.id, NewProgram::parse(&form).unwrap(), ev).await.unwrap().id.to_string()
+    app.store.create_program(app.org.id, NewProgram::parse(&form).unwrap(), ev).await.unwrap().id.to_string()
 }
 
 async fn a_patient_from_registration_to_discharge_summary(engine: &'static str) {
@@ -255,7 +255,7 @@ async fn referral_accepted_without_retyping_and_scope(engine: &'static str) {
     let site_a = app.site.id.to_string();
     let site_b = NewSite::parse("Harbor Light Paterson", "2 Main St", "Paterson", "NJ", "07505", "America/New_York").unwrap();
     let ev = AuditEvent::system("test", AuditAction::Create, "site", None).in_org(app.org.id);
-    let site_b = app.state.store.create_site(app.org.id, site_b, ev).await.unwrap().id.to_string();
+    let site_b = app.store.create_site(app.org.id, site_b, ev).await.unwrap().id.to_string();
     let pid_b = program(&app, &site_b, "Paterson Evening IOP").await;
     app.staff("director@harbor.org", &[Role::ClinicalDirector], Scope::Organization).await;
     app.staff("lena@harbor.org", &[Role::Clinician], Scope::Units { sites: vec![site_a.parse().unwrap()], programs: vec![] }).await;

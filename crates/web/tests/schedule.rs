@@ -40,7 +40,10 @@ fn saturday_morning() -> chrono::DateTime<Utc> {
 }
 
 async fn clinic(engine: &'static str) -> Clinic {
-    let app = TestApp::with_config(engine, |c| c.clock = Some(saturday_morning())).await;
+    let app = TestApp::with_config(engine, |c| {
+        c.clock_at(saturday_morning());
+    })
+    .await;
     let d = app.staff("director@harbor.org", &[Role::ClinicalDirector], Scope::Organization).await;
     let director = app.token(&d).await;
     let site = app.site.id.to_string();
@@ -232,7 +235,7 @@ async fn jordans_week(engine: &'static str) {
         (Some(6.0), Some(3.0), Some("below")),
         "{engine}"
     );
-    let history = app.state.store.attendance(app.org.id, &[wednesday.parse().unwrap()]).await.unwrap();
+    let history = app.store.attendance(app.org.id, &[wednesday.parse().unwrap()]).await.unwrap();
     assert_eq!(history.len(), 2, "both versions are kept");
 
     // Make-up: Saturday 09:00 fits Jordan's windows and has seats; one click adds it.
@@ -278,9 +281,9 @@ async fn jordans_week(engine: &'static str) {
         "next_level_code": "1", "appointments": "Weekly outpatient group"}),
     )
     .await;
-    let user = app.state.store.user_credentials("director@harbor.org").await.unwrap().unwrap().user;
-    let ctx = openiop_domain::auth::Ctx::new(openiop_web::session::actor_of(user), Default::default());
-    let summary = openiop_web::usecases::patients::discharge_summary(&app.state, &ctx, c.jordan_episode.parse().unwrap()).await.unwrap();
+    let user = app.store.user_credentials("director@harbor.org").await.unwrap().unwrap().user;
+    let ctx = openiop_domain::auth::Ctx::new(openiop_app::accounts::actor_of(user), Default::default());
+    let summary = openiop_app::patients::discharge_summary(&app.state, &ctx, c.jordan_episode.parse().unwrap()).await.unwrap();
     let (attended, required) = summary.hours.expect("hours are recorded");
     assert_eq!(attended, 6.0, "{engine}: Monday and Thursday; Wednesday was missed and Saturday is still ahead");
     assert!(required > 9.0, "four weeks since admission on 2026-10-20: {required}");
@@ -370,7 +373,7 @@ async fn conflicts_capacity_population_and_credentials_are_refused_and_nothing_i
         assert_eq!((s, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("credential_not_permitted")));
 
         // Three patients in a room for two.
-        let small = app.state.store.rooms(app.org.id).await.unwrap().into_iter().find(|r| r.name == "Small Room").unwrap();
+        let small = app.store.rooms(app.org.id).await.unwrap().into_iter().find(|r| r.name == "Small Room").unwrap();
         let mut crowd = vec![c.jordan.clone(), other["id"].as_str().unwrap().to_string()];
         for name in ["Ana", "Ben"] {
             crowd.push(
@@ -443,7 +446,7 @@ async fn conflicts_capacity_population_and_credentials_are_refused_and_nothing_i
         .await;
         let chart = ok(app, Method::GET, &format!("/api/v1/patients/{}", c.jordan), t, Value::Null).await;
         let mother = chart["patient"]["collaterals"][0]["id"].as_str().unwrap().to_string();
-        let family_svc = app.state.store.service_types(app.org.id).await.unwrap().into_iter().find(|s| s.code == "family_therapy").unwrap();
+        let family_svc = app.store.service_types(app.org.id).await.unwrap().into_iter().find(|s| s.code == "family_therapy").unwrap();
         let fam = json!({"site_id": site, "program_id": c.program, "service_type_id": family_svc.id.to_string(), "date": "2026-11-17", "start": "18:00",
             "is_virtual": true, "leader_ids": [c.lena], "patient_ids": [c.jordan]});
         let session = ok(app, Method::POST, "/api/v1/sessions", t, fam).await["id"].as_str().unwrap().to_string();
@@ -500,7 +503,7 @@ async fn calendar_feeds_parse_as_icalendar_and_can_be_revoked() {
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "3");
     }
     // Revoked: the URL stops working.
-    let feeds = app.state.store.feeds(app.org.id, openiop_domain::schedule::FeedOwner::Patient, &c.jordan).await.unwrap();
+    let feeds = app.store.feeds(app.org.id, openiop_domain::schedule::FeedOwner::Patient, &c.jordan).await.unwrap();
     ok(app, Method::DELETE, &format!("/api/v1/calendar-feeds/{}", feeds[0].id), t, Value::Null).await;
     assert_eq!(app.api(Method::GET, &path, None, None).await.status, StatusCode::NOT_FOUND);
     assert_eq!(app.api(Method::GET, "/calendar/not-a-token.ics", None, None).await.status, StatusCode::NOT_FOUND);
@@ -528,14 +531,14 @@ async fn the_program_week_costs_the_same_number_of_queries_for_20_or_200_episode
     use openiop_domain::audit::{AuditAction, AuditEvent};
     let c = clinic("sqlite").await;
     let app = &c.app;
-    let director = app.state.store.user_credentials("director@harbor.org").await.unwrap().unwrap().user;
-    let ctx = openiop_domain::auth::Ctx::new(openiop_web::session::actor_of(director), Default::default());
+    let director = app.store.user_credentials("director@harbor.org").await.unwrap().unwrap().user;
+    let ctx = openiop_domain::auth::Ctx::new(openiop_app::accounts::actor_of(director), Default::default());
     let program: openiop_domain::ids::ProgramId = c.program.parse().unwrap();
     let track: openiop_domain::programs::TrackId = c.evening.parse().unwrap();
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 14).unwrap();
     let mut measured = Vec::new();
     for target in [20usize, 200] {
-        let have = app.state.store.open_episodes(app.org.id, Some(&[program])).await.unwrap().len();
+        let have = app.store.open_episodes(app.org.id, Some(&[program])).await.unwrap().len();
         for i in have..target {
             let form = openiop_domain::patients::PatientForm {
                 legal_first: format!("P{i}"),
@@ -546,7 +549,6 @@ async fn the_program_week_costs_the_same_number_of_queries_for_20_or_200_episode
             };
             let details = openiop_domain::patients::PatientDetails::parse(&form, today).unwrap();
             let p = app
-                .state
                 .store
                 .create_patient(app.org.id, app.site.id, details, true, AuditEvent::system("test", AuditAction::Create, "patient", None))
                 .await
@@ -561,12 +563,12 @@ async fn the_program_week_costs_the_same_number_of_queries_for_20_or_200_episode
                 diagnoses: openiop_domain::patients::parse_diagnoses("F10.20").unwrap(),
                 reason: String::new(),
             };
-            app.state.store.admit(app.org.id, p.id, a, AuditEvent::system("test", AuditAction::Create, "episode", None)).await.unwrap();
+            app.store.admit(app.org.id, p.id, a, AuditEvent::system("test", AuditAction::Create, "episode", None)).await.unwrap();
         }
         let week = openiop_domain::schedule::Week::parse("2026-W46").unwrap();
-        let before = app.state.store.query_count();
-        let pw = openiop_web::usecases::schedule::program_week(&app.state, &ctx, program, week).await.unwrap();
-        measured.push(app.state.store.query_count() - before);
+        let before = app.store.query_count();
+        let pw = openiop_app::schedule::program_week(&app.state, &ctx, program, week).await.unwrap();
+        measured.push(app.store.query_count() - before);
         assert_eq!(pw.rows.len(), target);
     }
     assert_eq!(measured[0], measured[1], "queries for 20 vs 200 episodes: {measured:?}");
@@ -575,12 +577,12 @@ async fn the_program_week_costs_the_same_number_of_queries_for_20_or_200_episode
     // The organization's hours report sums the same ledgers, program by program, and costs
     // the same statements as one program's week.
     let week = openiop_domain::schedule::Week::parse("2026-W46").unwrap();
-    let pw = openiop_web::usecases::schedule::program_week(&app.state, &ctx, program, week).await.unwrap();
-    let before = app.state.store.query_count();
-    let all = openiop_web::usecases::schedule::visible_programs_week(&app.state, &ctx, week).await.unwrap();
-    let report_queries = app.state.store.query_count() - before;
+    let pw = openiop_app::schedule::program_week(&app.state, &ctx, program, week).await.unwrap();
+    let before = app.store.query_count();
+    let all = openiop_app::schedule::visible_programs_week(&app.state, &ctx, week).await.unwrap();
+    let report_queries = app.store.query_count() - before;
     assert!(report_queries <= measured[1] + 2, "report {report_queries} vs one program {}", measured[1]);
-    let director = app.state.store.user_credentials("director@harbor.org").await.unwrap().unwrap().user;
+    let director = app.store.user_credentials("director@harbor.org").await.unwrap().unwrap().user;
     let token = app.token(&director).await;
     let r = app.api(axum::http::Method::GET, "/api/v1/hours?week=2026-W46", Some(&token), None).await;
     assert_eq!(r.status, axum::http::StatusCode::OK, "{}", r.body);

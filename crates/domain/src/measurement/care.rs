@@ -69,6 +69,7 @@ impl MeasurementSettings {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeasurementSettingsForm {
     #[serde(default)]
     pub no_improvement_weeks: String,
@@ -195,6 +196,7 @@ pub struct Cadence {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CadenceForm {
     #[serde(default)]
     pub program_id: String,
@@ -564,6 +566,7 @@ pub struct RiskAssessment {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RiskAssessmentForm {
     /// no_risk | low | moderate | high
     #[serde(default)]

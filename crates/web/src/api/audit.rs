@@ -1,11 +1,11 @@
 //! `GET /api/v1/audit-log`: search the audit log (auditors and administrators).
 use super::ApiQuery;
 use crate::error::{ApiResult, ErrorBody};
-use crate::pages::audit::{AuditQuery, search};
 use crate::session::ApiCaller;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
+use openiop_app::audit::{AuditQuery, search};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;

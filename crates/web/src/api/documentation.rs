@@ -3,13 +3,13 @@ use super::ApiJson;
 use crate::error::{ApiResult, ErrorBody};
 use crate::session::ApiCaller;
 use crate::state::AppState;
-use crate::usecases::documentation as uc;
 use axum::Json;
 use axum::extract::{Path, State};
+use openiop_app::documentation as uc;
 use openiop_domain::DomainError;
 use openiop_domain::notes::*;
 use openiop_domain::plans::*;
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -19,181 +19,26 @@ fn id<T: std::str::FromStr>(s: &str, what: &'static str) -> Result<T, DomainErro
     s.parse().map_err(|_| DomainError::NotFound(what))
 }
 
-/// API inputs use the same field names as the domain forms; convert by value.
-fn form<I: Serialize, F: DeserializeOwned>(input: &I) -> Result<F, DomainError> {
-    serde_json::to_value(input).and_then(serde_json::from_value).map_err(|e| DomainError::field("body", "invalid_body", &e.to_string()))
-}
-
 // ---- Settings ----
 
-#[derive(Serialize, Deserialize, ToSchema, Default)]
-pub struct SettingsBody {
-    /// dap | birp | soap
-    #[serde(default)]
-    pub format: String,
-    /// Section codes that must be filled: data, assessment, plan, behavior, intervention,
-    /// response, subjective, objective.
-    #[serde(default)]
-    pub required_sections: Vec<String>,
-    /// Notes are due this many hours after the session (default 24).
-    #[serde(default)]
-    pub due_hours: Option<u32>,
-    /// Individualized sections this similar (percent, word-trigram Jaccard) are flagged (default 80).
-    #[serde(default)]
-    pub similarity_percent: Option<u32>,
-    /// Medicare IOP plan review cadence in months (default 2: every other month).
-    #[serde(default)]
-    pub medicare_months: Option<u32>,
-    /// Payer names that mean Medicare (case-insensitive substrings).
-    #[serde(default)]
-    pub medicare_payers: Option<Vec<String>>,
-    /// Review the plan this many days before a planned discharge (default 7).
-    #[serde(default)]
-    pub discharge_lead_days: Option<u32>,
-}
-
-impl From<NoteSettings> for SettingsBody {
-    fn from(s: NoteSettings) -> Self {
-        Self {
-            format: s.format.code().into(),
-            required_sections: s.required_sections,
-            due_hours: Some(s.due_hours),
-            similarity_percent: Some(s.similarity_percent),
-            medicare_months: Some(s.review.medicare_months),
-            medicare_payers: Some(s.review.medicare_payers),
-            discharge_lead_days: Some(s.review.discharge_lead_days),
-        }
-    }
-}
-
 /// The organization's documentation settings.
-#[utoipa::path(get, path = "/api/v1/documentation/settings", tag = "documentation", responses((status = 200, body = SettingsBody)))]
-async fn get_settings(State(state): State<AppState>, caller: ApiCaller) -> ApiResult<Json<SettingsBody>> {
-    Ok(Json(uc::settings(&state, &caller.ctx()).await?.into()))
+#[utoipa::path(get, path = "/api/v1/documentation/settings", tag = "documentation", responses((status = 200, body = SettingsForm)))]
+async fn get_settings(State(state): State<AppState>, caller: ApiCaller) -> ApiResult<Json<SettingsForm>> {
+    Ok(Json(uc::settings(&state, &caller.ctx()).await?.form()))
 }
 
 /// Changes the note format, required sections, timeliness, similarity threshold and review rules.
-#[utoipa::path(put, path = "/api/v1/documentation/settings", tag = "documentation", request_body = SettingsBody,
-    responses((status = 200, body = SettingsBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(put, path = "/api/v1/documentation/settings", tag = "documentation", request_body = SettingsForm,
+    responses((status = 200, body = SettingsForm), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn put_settings(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiJson(i): ApiJson<SettingsBody>,
-) -> ApiResult<Json<SettingsBody>> {
-    Ok(Json(uc::save_settings(&state, &caller.ctx(), &form(&i)?).await?.into()))
+    ApiJson(i): ApiJson<SettingsForm>,
+) -> ApiResult<Json<SettingsForm>> {
+    Ok(Json(uc::save_settings(&state, &caller.ctx(), &i).await?.form()))
 }
 
 // ---- Plans ----
-
-#[derive(Serialize, Deserialize, ToSchema, Default, Clone)]
-pub struct InterventionBody {
-    /// Keep the id when revising; omit for a new intervention.
-    #[serde(default)]
-    pub id: Option<String>,
-    pub description: String,
-    pub service_type_id: String,
-    /// cbt, dbt, mi, twelve_step, matrix, therapeutic_community, cra, contingency_management, family_therapy, …
-    pub modality: String,
-    /// e.g. "3 groups a week"
-    pub frequency: String,
-    /// The staff member responsible.
-    pub staff_id: String,
-}
-
-#[derive(Serialize, Deserialize, ToSchema, Default, Clone)]
-pub struct ObjectiveBody {
-    /// Keep the id when revising (notes cite it); omit for a new objective.
-    #[serde(default)]
-    pub id: Option<String>,
-    /// Measurable: what, how much, by when.
-    pub text: String,
-    /// YYYY-MM-DD
-    pub target_date: String,
-    /// active | met | revised | discontinued
-    #[serde(default)]
-    pub status: String,
-    #[serde(default)]
-    pub interventions: Vec<InterventionBody>,
-}
-
-#[derive(Serialize, Deserialize, ToSchema, Default, Clone)]
-pub struct GoalBody {
-    #[serde(default)]
-    pub id: Option<String>,
-    /// The goal in the patient's own words.
-    pub patient_words: String,
-    /// active | met | revised | discontinued
-    #[serde(default)]
-    pub status: String,
-    pub objectives: Vec<ObjectiveBody>,
-}
-
-#[derive(Serialize, Deserialize, ToSchema, Default, Clone)]
-pub struct ProblemBody {
-    #[serde(default)]
-    pub id: Option<String>,
-    pub statement: String,
-    /// One of the episode's ICD-10-CM codes.
-    #[serde(default)]
-    pub diagnosis: String,
-    /// ASAM dimensions "1" to "6".
-    pub dimensions: Vec<String>,
-    pub goals: Vec<GoalBody>,
-}
-
-#[derive(Serialize, Deserialize, ToSchema, Default)]
-pub struct PlanInput {
-    pub problems: Vec<ProblemBody>,
-    /// initial, scheduled review, level-of-care change, …
-    #[serde(default)]
-    pub reason: String,
-    /// YYYY-MM-DD when a discharge is planned.
-    #[serde(default)]
-    pub planned_discharge_on: String,
-}
-
-fn problems_body(c: &PlanContent) -> Vec<ProblemBody> {
-    c.problems
-        .iter()
-        .map(|p| ProblemBody {
-            id: Some(p.id.to_string()),
-            statement: p.statement.clone(),
-            diagnosis: p.diagnosis.as_ref().map(|d| d.to_string()).unwrap_or_default(),
-            dimensions: p.dimensions.iter().map(|d| d.code().to_string()).collect(),
-            goals: p
-                .goals
-                .iter()
-                .map(|g| GoalBody {
-                    id: Some(g.id.to_string()),
-                    patient_words: g.patient_words.clone(),
-                    status: g.status.code().into(),
-                    objectives: g
-                        .objectives
-                        .iter()
-                        .map(|o| ObjectiveBody {
-                            id: Some(o.id.to_string()),
-                            text: o.text.clone(),
-                            target_date: o.target_date.to_string(),
-                            status: o.status.code().into(),
-                            interventions: o
-                                .interventions
-                                .iter()
-                                .map(|i| InterventionBody {
-                                    id: Some(i.id.to_string()),
-                                    description: i.description.clone(),
-                                    service_type_id: i.service_type_id.to_string(),
-                                    modality: i.modality.code().into(),
-                                    frequency: i.frequency.clone(),
-                                    staff_id: i.staff_id.to_string(),
-                                })
-                                .collect(),
-                        })
-                        .collect(),
-                })
-                .collect(),
-        })
-        .collect()
-}
 
 #[derive(Serialize, ToSchema)]
 pub struct SignatureBody {
@@ -218,7 +63,7 @@ pub struct PlanVersionBody {
     pub planned_discharge_on: Option<String>,
     pub author_id: String,
     pub created_at: String,
-    pub problems: Vec<ProblemBody>,
+    pub problems: Vec<ProblemForm>,
     pub clinician_signature: Option<SignatureBody>,
     pub supervisor_required: bool,
     pub supervisor_id: Option<String>,
@@ -238,7 +83,7 @@ impl From<&PlanVersion> for PlanVersionBody {
             planned_discharge_on: v.planned_discharge_on.map(|d| d.to_string()),
             author_id: v.author_id.to_string(),
             created_at: v.created_at.to_rfc3339(),
-            problems: problems_body(&v.content),
+            problems: v.content.problem_forms(),
             clinician_signature: sig(&v.clinician),
             supervisor_required: v.supervisor_required,
             supervisor_id: v.supervisor_id.map(|u| u.to_string()),
@@ -277,7 +122,7 @@ pub struct PlanBody {
 #[utoipa::path(get, path = "/api/v1/episodes/{id}/plan", tag = "documentation", params(("id" = String, Path)),
     responses((status = 200, body = PlanBody), (status = 404, body = ErrorBody)))]
 async fn get_plan(State(state): State<AppState>, caller: ApiCaller, Path(eid): Path<String>) -> ApiResult<Json<PlanBody>> {
-    let v = uc::plan(&state, &caller.ctx(), id(&eid, "episode")?, state.today()).await?;
+    let v = uc::plan(&state, &caller.ctx(), id(&eid, "episode")?).await?;
     Ok(Json(PlanBody {
         episode_id: v.episode.id.to_string(),
         current_version_id: v.current().map(|c| c.id.to_string()),
@@ -287,15 +132,15 @@ async fn get_plan(State(state): State<AppState>, caller: ApiCaller, Path(eid): P
 }
 
 /// Starts a new plan version (a draft): the first plan, or a review of the current one.
-#[utoipa::path(post, path = "/api/v1/episodes/{id}/plan", tag = "documentation", params(("id" = String, Path)), request_body = PlanInput,
+#[utoipa::path(post, path = "/api/v1/episodes/{id}/plan", tag = "documentation", params(("id" = String, Path)), request_body = PlanForm,
     responses((status = 201, body = PlanVersionBody), (status = 404, body = ErrorBody), (status = 409, description = "a draft exists", body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_plan(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(eid): Path<String>,
-    ApiJson(i): ApiJson<PlanInput>,
+    ApiJson(i): ApiJson<PlanForm>,
 ) -> ApiResult<(axum::http::StatusCode, Json<PlanVersionBody>)> {
-    let v = uc::create_plan_version(&state, &caller.ctx(), id(&eid, "episode")?, &form(&i)?).await?;
+    let v = uc::create_plan_version(&state, &caller.ctx(), id(&eid, "episode")?, &i).await?;
     Ok((axum::http::StatusCode::CREATED, Json((&v).into())))
 }
 
@@ -307,18 +152,17 @@ async fn get_plan_version(State(state): State<AppState>, caller: ApiCaller, Path
 }
 
 /// Edits a draft version; a signed version answers 409 `plan_locked`.
-#[utoipa::path(put, path = "/api/v1/plan-versions/{id}", tag = "documentation", params(("id" = String, Path)), request_body = PlanInput,
+#[utoipa::path(put, path = "/api/v1/plan-versions/{id}", tag = "documentation", params(("id" = String, Path)), request_body = PlanForm,
     responses((status = 200, body = PlanVersionBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn put_plan_version(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(vid): Path<String>,
-    ApiJson(i): ApiJson<PlanInput>,
+    ApiJson(i): ApiJson<PlanForm>,
 ) -> ApiResult<Json<PlanVersionBody>> {
     let ctx = caller.ctx();
     let vid = id(&vid, "plan")?;
-    uc::update_plan_draft(&state, &ctx, vid, &form(&i)?).await?;
-    Ok(Json((&state.store.plan_version(ctx.org(), vid).await?).into()))
+    Ok(Json((&uc::update_plan_draft(&state, &ctx, vid, &i).await?).into()))
 }
 
 /// The clinician signs: the version is locked and takes effect (associates: after the supervisor).
@@ -327,8 +171,7 @@ async fn put_plan_version(
 async fn sign_plan(State(state): State<AppState>, caller: ApiCaller, Path(vid): Path<String>) -> ApiResult<Json<PlanVersionBody>> {
     let ctx = caller.ctx();
     let vid = id(&vid, "plan")?;
-    uc::sign_plan(&state, &ctx, vid).await?;
-    Ok(Json((&state.store.plan_version(ctx.org(), vid).await?).into()))
+    Ok(Json((&uc::sign_plan(&state, &ctx, vid).await?).into()))
 }
 
 /// The supervisor co-signs an associate's plan.
@@ -337,8 +180,7 @@ async fn sign_plan(State(state): State<AppState>, caller: ApiCaller, Path(vid): 
 async fn cosign_plan(State(state): State<AppState>, caller: ApiCaller, Path(vid): Path<String>) -> ApiResult<Json<PlanVersionBody>> {
     let ctx = caller.ctx();
     let vid = id(&vid, "plan")?;
-    uc::cosign_plan(&state, &ctx, vid).await?;
-    Ok(Json((&state.store.plan_version(ctx.org(), vid).await?).into()))
+    Ok(Json((&uc::cosign_plan(&state, &ctx, vid).await?).into()))
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -358,8 +200,7 @@ async fn acknowledge_plan(
 ) -> ApiResult<Json<PlanVersionBody>> {
     let ctx = caller.ctx();
     let vid = id(&vid, "plan")?;
-    uc::acknowledge_plan(&state, &ctx, vid, &i.patient_name).await?;
-    Ok(Json((&state.store.plan_version(ctx.org(), vid).await?).into()))
+    Ok(Json((&uc::acknowledge_plan(&state, &ctx, vid, &i.patient_name).await?).into()))
 }
 
 // ---- Notes ----
@@ -743,7 +584,7 @@ async fn check_group(
 ) -> ApiResult<Json<SimilarityBody>> {
     let ctx = caller.ctx();
     let pairs = uc::check_group_note(&state, &ctx, id(&sid, "session")?, &group_form(&i)).await?;
-    let threshold = state.store.note_settings(ctx.org()).await?.similarity_percent;
+    let threshold = uc::settings(&state, &ctx).await?.similarity_percent;
     Ok(Json(SimilarityBody {
         threshold,
         pairs: pairs

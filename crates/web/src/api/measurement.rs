@@ -4,11 +4,11 @@ use super::{ApiJson, ApiQuery};
 use crate::error::{ApiResult, ErrorBody};
 use crate::session::ApiCaller;
 use crate::state::AppState;
-use crate::usecases::measurement as uc;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use openiop_app::measurement as uc;
 use openiop_domain::DomainError;
 use openiop_domain::measurement::InstrumentDefinition;
 use openiop_domain::measurement::care::*;
@@ -18,10 +18,6 @@ use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-fn today() -> chrono::NaiveDate {
-    chrono::Utc::now().date_naive()
-}
 
 fn id<T: std::str::FromStr>(s: &str, what: &'static str) -> Result<T, DomainError> {
     s.parse().map_err(|_| DomainError::NotFound(what))
@@ -310,8 +306,7 @@ async fn record(
     ApiJson(i): ApiJson<ResultInput>,
 ) -> ApiResult<(StatusCode, Json<RecordedBody>)> {
     let r =
-        uc::record(&state, &caller.ctx(), id(&eid, "episode")?, &i.instrument, &i.administered_on, i.follow_up_days, i.responses, today())
-            .await?;
+        uc::record(&state, &caller.ctx(), id(&eid, "episode")?, &i.instrument, &i.administered_on, i.follow_up_days, i.responses).await?;
     Ok((
         StatusCode::CREATED,
         Json(RecordedBody {
@@ -508,7 +503,7 @@ async fn patient_measures(
     caller: ApiCaller,
     Path(pid): Path<String>,
 ) -> ApiResult<Json<PatientMeasuresBody>> {
-    let m = uc::patient_measures(&state, &caller.ctx(), id(&pid, "patient")?, today()).await?;
+    let m = uc::patient_measures(&state, &caller.ctx(), id(&pid, "patient")?).await?;
     Ok(Json(PatientMeasuresBody {
         episode_id: m.episode.as_ref().map(|e| e.id.to_string()),
         results: m.results.iter().map(ResultBody::from).collect(),

@@ -3,76 +3,26 @@ use super::{ApiJson, ApiQuery};
 use crate::error::{ApiResult, ErrorBody};
 use crate::session::ApiCaller;
 use crate::state::AppState;
-use crate::usecases::patients as uc;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use openiop_app::patients as uc;
 use openiop_domain::DomainError;
 use openiop_domain::patients::*;
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-fn today() -> chrono::NaiveDate {
-    chrono::Utc::now().date_naive()
-}
-
 fn id<T: std::str::FromStr>(s: &str, what: &'static str) -> Result<T, DomainError> {
     s.parse().map_err(|_| DomainError::NotFound(what))
-}
-
-/// API inputs use the same field names as the forms; convert by value.
-fn form<I: Serialize, F: DeserializeOwned>(input: &I) -> Result<F, DomainError> {
-    serde_json::to_value(input).and_then(serde_json::from_value).map_err(|e| DomainError::field("body", "invalid_body", &e.to_string()))
-}
-
-#[derive(Serialize, Deserialize, ToSchema, Default)]
-pub struct PatientInput {
-    pub legal_first: String,
-    pub legal_last: String,
-    #[serde(default)]
-    pub preferred_name: String,
-    #[serde(default)]
-    pub pronouns: String,
-    /// YYYY-MM-DD
-    pub date_of_birth: String,
-    /// female | male | intersex | unknown
-    #[serde(default)]
-    pub sex: String,
-    #[serde(default)]
-    pub phone: String,
-    #[serde(default)]
-    pub email: String,
-    #[serde(default)]
-    pub emergency_name: String,
-    #[serde(default)]
-    pub emergency_relationship: String,
-    #[serde(default)]
-    pub emergency_phone: String,
-    #[serde(default)]
-    pub line1: String,
-    #[serde(default)]
-    pub city: String,
-    /// USPS state code of the home address (the licence rule uses it).
-    pub state: String,
-    #[serde(default)]
-    pub postal_code: String,
-    #[serde(default)]
-    pub preferred_language: String,
-    /// Weekly windows, one per line: `mon 18:00-21:30`.
-    #[serde(default)]
-    pub availability: String,
-    /// in_person | virtual | either
-    #[serde(default)]
-    pub delivery_preference: String,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct NewPatientInput {
     pub site_id: String,
     #[serde(flatten)]
-    pub patient: PatientInput,
+    pub patient: PatientForm,
     /// Set after checking that a same-name, same-birth-date patient is a different person.
     #[serde(default)]
     pub allow_duplicate: bool,
@@ -255,10 +205,11 @@ pub struct ConsentBody {
     pub status: String,
 }
 
-impl From<Consent> for ConsentBody {
-    fn from(c: Consent) -> Self {
+impl ConsentBody {
+    /// The consent as of `today` at the patient's site.
+    fn of(c: Consent, today: chrono::NaiveDate) -> Self {
         Self {
-            status: c.status(today()).into(),
+            status: c.status(today).into(),
             id: c.id.to_string(),
             recipients: c.recipients,
             purpose: c.purpose,
@@ -310,7 +261,7 @@ async fn register(
     ApiJson(i): ApiJson<NewPatientInput>,
 ) -> ApiResult<(StatusCode, Json<PatientBody>)> {
     let site = i.site_id.parse().map_err(|_| DomainError::field("site_id", "required", "choose a site"))?;
-    let p = uc::register(&state, &caller.ctx(), site, &form(&i.patient)?, i.allow_duplicate, today()).await?;
+    let p = uc::register(&state, &caller.ctx(), site, &i.patient, i.allow_duplicate).await?;
     Ok((StatusCode::CREATED, Json(p.into())))
 }
 
@@ -334,107 +285,68 @@ async fn search(
 #[utoipa::path(get, path = "/api/v1/patients/{id}", tag = "patients", params(("id" = String, Path)),
     responses((status = 200, body = ChartBody), (status = 404, description = "Not found or outside your scope", body = ErrorBody)))]
 async fn chart(State(state): State<AppState>, caller: ApiCaller, Path(pid): Path<String>) -> ApiResult<Json<ChartBody>> {
-    let c = uc::chart(&state, &caller.ctx(), id(&pid, "patient")?, today()).await?;
+    let c = uc::chart(&state, &caller.ctx(), id(&pid, "patient")?).await?;
     Ok(Json(ChartBody {
         consent_missing: c.flags.consent_missing,
         reassessment_due: c.flags.reassessment_due,
         plan_review_due: c.flags.plan_review_due,
         levels_differ: c.flags.levels_differ,
         episodes: if c.clinical { c.episodes.into_iter().map(EpisodeBody::from).collect() } else { vec![] },
-        consents: c.consents.into_iter().map(ConsentBody::from).collect(),
+        consents: c.consents.into_iter().map(|x| ConsentBody::of(x, c.today)).collect(),
         patient: c.patient.into(),
     }))
 }
 
 /// Replaces a patient's demographic record.
-#[utoipa::path(put, path = "/api/v1/patients/{id}", tag = "patients", params(("id" = String, Path)), request_body = PatientInput,
+#[utoipa::path(put, path = "/api/v1/patients/{id}", tag = "patients", params(("id" = String, Path)), request_body = PatientForm,
     responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(pid): Path<String>,
-    ApiJson(i): ApiJson<PatientInput>,
+    ApiJson(i): ApiJson<PatientForm>,
 ) -> ApiResult<StatusCode> {
-    uc::update_patient(&state, &caller.ctx(), id(&pid, "patient")?, &form(&i)?, today()).await?;
+    uc::update_patient(&state, &caller.ctx(), id(&pid, "patient")?, &i).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct CollateralInput {
-    pub name: String,
-    /// mother, partner, sponsor, …
-    pub relationship: String,
-    #[serde(default)]
-    pub phone: String,
-    #[serde(default)]
-    pub email: String,
-}
-
 /// Adds a family member or other collateral contact.
-#[utoipa::path(post, path = "/api/v1/patients/{id}/collaterals", tag = "patients", params(("id" = String, Path)), request_body = CollateralInput,
+#[utoipa::path(post, path = "/api/v1/patients/{id}/collaterals", tag = "patients", params(("id" = String, Path)), request_body = CollateralForm,
     responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn add_collateral(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(pid): Path<String>,
-    ApiJson(i): ApiJson<CollateralInput>,
+    ApiJson(i): ApiJson<CollateralForm>,
 ) -> ApiResult<StatusCode> {
-    uc::add_collateral(&state, &caller.ctx(), id(&pid, "patient")?, &form(&i)?).await?;
+    uc::add_collateral(&state, &caller.ctx(), id(&pid, "patient")?, &i).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct CoverageInput {
-    pub payer: String,
-    pub member_id: String,
-    #[serde(default)]
-    pub group_number: String,
-}
-
 /// Adds an insurance coverage.
-#[utoipa::path(post, path = "/api/v1/patients/{id}/coverages", tag = "patients", params(("id" = String, Path)), request_body = CoverageInput,
+#[utoipa::path(post, path = "/api/v1/patients/{id}/coverages", tag = "patients", params(("id" = String, Path)), request_body = CoverageForm,
     responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn add_coverage(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(pid): Path<String>,
-    ApiJson(i): ApiJson<CoverageInput>,
+    ApiJson(i): ApiJson<CoverageForm>,
 ) -> ApiResult<StatusCode> {
-    uc::add_coverage(&state, &caller.ctx(), id(&pid, "patient")?, &form(&i)?).await?;
+    uc::add_coverage(&state, &caller.ctx(), id(&pid, "patient")?, &i).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct ConsentInput {
-    pub recipients: String,
-    pub purpose: String,
-    /// What information, specifically.
-    pub information: String,
-    /// YYYY-MM-DD; or give expiry_event.
-    #[serde(default)]
-    pub expires_on: String,
-    #[serde(default)]
-    pub expiry_event: String,
-    pub signed_by: String,
-    pub signed_on: String,
-    pub refusal_consequences_explained: bool,
-    pub redisclosure_notice_given: bool,
-    /// The family member this consent lets take part in sessions.
-    #[serde(default)]
-    pub collateral_id: String,
-}
-
 /// Records a 42 CFR Part 2 consent (§2.31 elements all required).
-#[utoipa::path(post, path = "/api/v1/patients/{id}/consents", tag = "consents", params(("id" = String, Path)), request_body = ConsentInput,
+#[utoipa::path(post, path = "/api/v1/patients/{id}/consents", tag = "consents", params(("id" = String, Path)), request_body = ConsentForm,
     responses((status = 201, body = ConsentBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn add_consent(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(pid): Path<String>,
-    ApiJson(i): ApiJson<ConsentInput>,
+    ApiJson(i): ApiJson<ConsentForm>,
 ) -> ApiResult<(StatusCode, Json<ConsentBody>)> {
-    let c = uc::add_consent(&state, &caller.ctx(), id(&pid, "patient")?, &form(&i)?, today()).await?;
-    Ok((StatusCode::CREATED, Json(c.into())))
+    let (c, today) = uc::add_consent(&state, &caller.ctx(), id(&pid, "patient")?, &i).await?;
+    Ok((StatusCode::CREATED, Json(ConsentBody::of(c, today))))
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -454,72 +366,21 @@ async fn revoke_consent(
     Path((pid, cid)): Path<(String, String)>,
     ApiJson(i): ApiJson<RevocationInput>,
 ) -> ApiResult<StatusCode> {
-    uc::revoke_consent(&state, &caller.ctx(), id(&pid, "patient")?, id(&cid, "consent")?, &i.revoked_by, &i.note, today()).await?;
+    uc::revoke_consent(&state, &caller.ctx(), id(&pid, "patient")?, id(&cid, "consent")?, &i.revoked_by, &i.note).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize, Deserialize, ToSchema, Default)]
-pub struct AdmissionInput {
-    pub program_id: String,
-    #[serde(default)]
-    pub track_id: String,
-    /// YYYY-MM-DD (default today)
-    #[serde(default)]
-    pub admitted_on: String,
-    #[serde(default)]
-    pub primary_clinician_id: String,
-    /// Default ASAM3.
-    #[serde(default)]
-    pub level_edition: String,
-    /// Default 2.1.
-    #[serde(default)]
-    pub level_code: String,
-    /// The level the payer authorized, if known.
-    #[serde(default)]
-    pub authorized_level_code: String,
-    /// ICD-10-CM codes, first is primary: "F10.20, F41.1".
-    pub diagnoses: String,
-    #[serde(default)]
-    pub reason: String,
-}
-
 /// Admits a registered patient to a program (a new episode of care).
-#[utoipa::path(post, path = "/api/v1/patients/{id}/episodes", tag = "episodes", params(("id" = String, Path)), request_body = AdmissionInput,
+#[utoipa::path(post, path = "/api/v1/patients/{id}/episodes", tag = "episodes", params(("id" = String, Path)), request_body = AdmissionForm,
     responses((status = 201, body = EpisodeBody), (status = 404, body = ErrorBody), (status = 409, description = "episode_open", body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn admit(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(pid): Path<String>,
-    ApiJson(i): ApiJson<AdmissionInput>,
+    ApiJson(i): ApiJson<AdmissionForm>,
 ) -> ApiResult<(StatusCode, Json<EpisodeBody>)> {
-    let e = uc::admit(&state, &caller.ctx(), id(&pid, "patient")?, &form(&i)?, today()).await?;
+    let e = uc::admit(&state, &caller.ctx(), id(&pid, "patient")?, &i).await?;
     Ok((StatusCode::CREATED, Json(e.into())))
-}
-
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct ReferralInput {
-    pub site_id: String,
-    #[serde(default)]
-    pub program_id: String,
-    /// self | family | inpatient_step_down | residential_step_down | emergency_department | court | employer | primary_care | other
-    pub source: String,
-    #[serde(default)]
-    pub contact_name: String,
-    #[serde(default)]
-    pub contact_organization: String,
-    #[serde(default)]
-    pub contact_phone: String,
-    pub reason: String,
-    /// routine | urgent | emergent
-    #[serde(default)]
-    pub urgency: String,
-    #[serde(default)]
-    pub from_level_edition: String,
-    /// The level the patient comes from, e.g. 3.5 for a residential step-down.
-    #[serde(default)]
-    pub from_level_code: String,
-    #[serde(flatten)]
-    pub patient: PatientInput,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -561,14 +422,14 @@ impl From<Referral> for ReferralBody {
 }
 
 /// Records a referral with the referred person's details.
-#[utoipa::path(post, path = "/api/v1/referrals", tag = "referrals", request_body = ReferralInput,
+#[utoipa::path(post, path = "/api/v1/referrals", tag = "referrals", request_body = ReferralForm,
     responses((status = 201, body = ReferralBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_referral(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiJson(i): ApiJson<ReferralInput>,
+    ApiJson(i): ApiJson<ReferralForm>,
 ) -> ApiResult<(StatusCode, Json<ReferralBody>)> {
-    let r = uc::create_referral(&state, &caller.ctx(), &form(&i)?, today()).await?;
+    let r = uc::create_referral(&state, &caller.ctx(), &i).await?;
     Ok((StatusCode::CREATED, Json(r.into())))
 }
 
@@ -606,15 +467,15 @@ pub struct AcceptedBody {
 }
 
 /// Accepts a referral: registers the patient from the referral and admits them.
-#[utoipa::path(post, path = "/api/v1/referrals/{id}/accept", tag = "referrals", params(("id" = String, Path)), request_body = AdmissionInput,
+#[utoipa::path(post, path = "/api/v1/referrals/{id}/accept", tag = "referrals", params(("id" = String, Path)), request_body = AdmissionForm,
     responses((status = 201, body = AcceptedBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn accept_referral(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(rid): Path<String>,
-    ApiJson(i): ApiJson<AdmissionInput>,
+    ApiJson(i): ApiJson<AdmissionForm>,
 ) -> ApiResult<(StatusCode, Json<AcceptedBody>)> {
-    let (p, e) = uc::accept_referral(&state, &caller.ctx(), id(&rid, "referral")?, &form(&i)?, today()).await?;
+    let (p, e) = uc::accept_referral(&state, &caller.ctx(), id(&rid, "referral")?, &i).await?;
     Ok((StatusCode::CREATED, Json(AcceptedBody { patient: p.into(), episode: e.into() })))
 }
 
@@ -624,28 +485,16 @@ async fn get_episode(State(state): State<AppState>, caller: ApiCaller, Path(eid)
     Ok(Json(uc::read_episode(&state, &caller.ctx(), id(&eid, "episode")?).await?.into()))
 }
 
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct LevelChangeInput {
-    /// clinical (delivered) | authorized (by the payer)
-    pub line: String,
-    #[serde(default)]
-    pub edition: String,
-    pub level_code: String,
-    /// First day at the new level (YYYY-MM-DD).
-    pub from: String,
-    pub reason: String,
-}
-
 /// Changes one level-of-care line (step up, step down, or a payer's authorization).
-#[utoipa::path(post, path = "/api/v1/episodes/{id}/levels", tag = "episodes", params(("id" = String, Path)), request_body = LevelChangeInput,
+#[utoipa::path(post, path = "/api/v1/episodes/{id}/levels", tag = "episodes", params(("id" = String, Path)), request_body = LevelChangeForm,
     responses((status = 200, body = EpisodeBody), (status = 404, body = ErrorBody), (status = 409, description = "episode_discharged", body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn change_level(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(eid): Path<String>,
-    ApiJson(i): ApiJson<LevelChangeInput>,
+    ApiJson(i): ApiJson<LevelChangeForm>,
 ) -> ApiResult<Json<EpisodeBody>> {
-    Ok(Json(uc::change_level(&state, &caller.ctx(), id(&eid, "episode")?, &form(&i)?).await?.into()))
+    Ok(Json(uc::change_level(&state, &caller.ctx(), id(&eid, "episode")?, &i).await?.into()))
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -704,36 +553,16 @@ async fn add_diagnoses(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct DischargeInput {
-    pub date: String,
-    /// completed | against_advice | administrative | transferred | other
-    pub kind: String,
-    #[serde(default)]
-    pub reason: String,
-    /// Next level (ASAM3 code), e.g. 1 for outpatient.
-    #[serde(default)]
-    pub next_level_code: String,
-    #[serde(default)]
-    pub next_provider: String,
-    #[serde(default)]
-    pub appointments: String,
-    #[serde(default)]
-    pub supports: String,
-    #[serde(default)]
-    pub relapse_prevention: String,
-}
-
 /// Discharges the episode with its aftercare plan.
-#[utoipa::path(post, path = "/api/v1/episodes/{id}/discharge", tag = "episodes", params(("id" = String, Path)), request_body = DischargeInput,
+#[utoipa::path(post, path = "/api/v1/episodes/{id}/discharge", tag = "episodes", params(("id" = String, Path)), request_body = DischargeForm,
     responses((status = 200, body = EpisodeBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn discharge(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(eid): Path<String>,
-    ApiJson(i): ApiJson<DischargeInput>,
+    ApiJson(i): ApiJson<DischargeForm>,
 ) -> ApiResult<Json<EpisodeBody>> {
-    Ok(Json(uc::discharge(&state, &caller.ctx(), id(&eid, "episode")?, &form(&i)?, today()).await?.into()))
+    Ok(Json(uc::discharge(&state, &caller.ctx(), id(&eid, "episode")?, &i).await?.into()))
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

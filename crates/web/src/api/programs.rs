@@ -4,10 +4,10 @@ use super::{ApiJson, ApiQuery};
 use crate::error::{ApiResult, ErrorBody};
 use crate::session::ApiCaller;
 use crate::state::AppState;
-use crate::usecases::programs as uc;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use openiop_app::programs as uc;
 use openiop_domain::DomainError;
 use openiop_domain::ids::{SiteId, UserId};
 use openiop_domain::programs::*;
@@ -15,10 +15,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-fn today() -> chrono::NaiveDate {
-    chrono::Utc::now().date_naive()
-}
 
 fn id<T: std::str::FromStr>(s: &str, what: &'static str) -> Result<T, DomainError> {
     s.parse().map_err(|_| DomainError::NotFound(what))
@@ -267,7 +263,7 @@ async fn add_template(
         topic: i.topic,
         modality: i.modality.unwrap_or_default(),
     };
-    let s = uc::add_template_session(&state, &caller.ctx(), id(&tid, "track")?, &form, today()).await?;
+    let s = uc::add_template_session(&state, &caller.ctx(), id(&tid, "track")?, &form).await?;
     Ok((StatusCode::CREATED, Json(TemplateSessionBody::from(&s))))
 }
 
@@ -553,12 +549,9 @@ async fn expiring(
     caller: ApiCaller,
     ApiQuery(p): ApiQuery<ExpiringParams>,
 ) -> ApiResult<Json<Vec<ExpiringBody>>> {
-    let today = today();
-    let list = uc::expiring_credentials(&state, &caller.ctx(), today, p.days.unwrap_or(90).clamp(0, 3650)).await?;
+    let list = uc::expiring_credentials(&state, &caller.ctx(), p.days.unwrap_or(90).clamp(0, 3650)).await?;
     Ok(Json(
-        list.into_iter()
-            .map(|(name, c)| ExpiringBody { staff_name: name, days_left: (c.expires_on - today).num_days(), credential: c.into() })
-            .collect(),
+        list.into_iter().map(|e| ExpiringBody { staff_name: e.holder, days_left: e.days_left, credential: e.credential.into() }).collect(),
     ))
 }
 
@@ -672,7 +665,7 @@ impl From<PublicProfile> for PublicProfileBody {
 #[utoipa::path(get, path = "/api/v1/public/programs/{slug}", tag = "public", params(("slug" = String, Path)), security(()),
     responses((status = 200, body = PublicProfileBody), (status = 404, body = ErrorBody)))]
 async fn public_profile(State(state): State<AppState>, Path(slug): Path<String>) -> ApiResult<Json<PublicProfileBody>> {
-    Ok(Json(uc::public_profile(&state, &slug, today()).await?.into()))
+    Ok(Json(uc::public_profile(&state, &slug).await?.into()))
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

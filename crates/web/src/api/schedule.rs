@@ -3,12 +3,12 @@ use super::{ApiJson, ApiQuery};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::session::ApiCaller;
 use crate::state::AppState;
-use crate::usecases::schedule as uc;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
+use openiop_app::schedule as uc;
 use openiop_domain::DomainError;
 use openiop_domain::programs::parse_date;
 use openiop_domain::schedule::*;
@@ -21,10 +21,11 @@ fn id<T: std::str::FromStr>(s: &str, what: &'static str) -> Result<T, DomainErro
     s.parse().map_err(|_| DomainError::NotFound(what))
 }
 
-fn week_or_current(w: Option<&str>) -> Result<Week, DomainError> {
+/// The week asked for, or this week where the caller works.
+async fn week_or_current(state: &AppState, caller: &ApiCaller, w: Option<&str>) -> Result<Week, DomainError> {
     match w {
         Some(w) if !w.trim().is_empty() => Week::parse(w),
-        _ => Ok(Week::of(Utc::now().date_naive())),
+        _ => Ok(Week::of(openiop_app::programs::today(state, &caller.ctx()).await?)),
     }
 }
 
@@ -115,43 +116,16 @@ async fn generate(
     Ok((StatusCode::CREATED, Json(GeneratedBody { created: n })))
 }
 
-#[derive(Deserialize, Serialize, ToSchema)]
-pub struct SessionInput {
-    pub site_id: String,
-    #[serde(default)]
-    pub program_id: String,
-    pub service_type_id: String,
-    /// YYYY-MM-DD at the site.
-    pub date: String,
-    /// HH:MM at the site.
-    pub start: String,
-    /// Default: the service's duration.
-    #[serde(default)]
-    pub minutes: String,
-    #[serde(default)]
-    pub room_id: String,
-    #[serde(default)]
-    pub is_virtual: bool,
-    pub leader_ids: Vec<String>,
-    #[serde(default)]
-    pub patient_ids: Vec<String>,
-    #[serde(default)]
-    pub topic: String,
-}
-
 /// Schedules a one-off session (individual, family, medication management, …).
-#[utoipa::path(post, path = "/api/v1/sessions", tag = "schedule", request_body = SessionInput,
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "schedule", request_body = SessionForm,
     responses((status = 201, body = SessionBody), (status = 403, body = ErrorBody), (status = 422, description = "validation or scheduling rule", body = ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiJson(i): ApiJson<SessionInput>,
+    ApiJson(form): ApiJson<SessionForm>,
 ) -> ApiResult<(StatusCode, Json<SessionBody>)> {
-    let form: uc::SessionForm = serde_json::to_value(&i)
-        .and_then(serde_json::from_value)
-        .map_err(|e| DomainError::field("body", "invalid_body", &e.to_string()))?;
     let s = uc::create_session(&state, &caller.ctx(), &form).await?;
-    let base = state.store.video_base_url(caller.actor.organization_id).await?;
+    let base = openiop_app::programs::video_base_url(&state, &caller.ctx()).await?;
     Ok((StatusCode::CREATED, Json(session_body(&s, base.as_deref()))))
 }
 
@@ -189,7 +163,7 @@ fn opt_id<T: std::str::FromStr>(field: &str, s: &Option<String>) -> Result<Optio
 async fn list(State(state): State<AppState>, caller: ApiCaller, ApiQuery(p): ApiQuery<ListParams>) -> ApiResult<Json<Vec<SessionBody>>> {
     let from = match &p.from {
         Some(f) => instant("from", f)?,
-        None => Utc::now(),
+        None => state.now(),
     };
     let to = match &p.to {
         Some(t) => instant("to", t)?,
@@ -208,7 +182,7 @@ async fn list(State(state): State<AppState>, caller: ApiCaller, ApiQuery(p): Api
         ..Default::default()
     };
     let sessions = uc::calendar(&state, &caller.ctx(), &filter, from, to).await?;
-    let base = state.store.video_base_url(caller.actor.organization_id).await?;
+    let base = openiop_app::programs::video_base_url(&state, &caller.ctx()).await?;
     Ok(Json(sessions.iter().map(|s| session_body(s, base.as_deref())).collect()))
 }
 
@@ -216,7 +190,7 @@ async fn list(State(state): State<AppState>, caller: ApiCaller, ApiQuery(p): Api
 #[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "schedule", params(("id" = String, Path)), responses((status = 200, body = SessionBody), (status = 404, body = ErrorBody)))]
 async fn get_session(State(state): State<AppState>, caller: ApiCaller, Path(sid): Path<String>) -> ApiResult<Json<SessionBody>> {
     let s = uc::session_for(&state, &caller.ctx(), id(&sid, "session")?, openiop_domain::auth::Action::ViewPrograms).await?;
-    let base = state.store.video_base_url(caller.actor.organization_id).await?;
+    let base = openiop_app::programs::video_base_url(&state, &caller.ctx()).await?;
     Ok(Json(session_body(&s, base.as_deref())))
 }
 
@@ -250,7 +224,7 @@ async fn participants(
         _ => None,
     };
     let s = uc::change_participants(&state, &caller.ctx(), id(&sid, "session")?, &parse(&i.add)?, &parse(&i.remove)?, family).await?;
-    let base = state.store.video_base_url(caller.actor.organization_id).await?;
+    let base = openiop_app::programs::video_base_url(&state, &caller.ctx()).await?;
     Ok(Json(session_body(&s, base.as_deref())))
 }
 
@@ -362,7 +336,7 @@ async fn episode_hours(
     Path(eid): Path<String>,
     ApiQuery(p): ApiQuery<WeekParams>,
 ) -> ApiResult<Json<LedgerBody>> {
-    let week = week_or_current(p.week.as_deref())?;
+    let week = week_or_current(&state, &caller, p.week.as_deref()).await?;
     Ok(Json(uc::episode_week(&state, &caller.ctx(), id(&eid, "episode")?, week).await?.into()))
 }
 
@@ -385,7 +359,7 @@ async fn program_hours(
     Path(pid): Path<String>,
     ApiQuery(p): ApiQuery<WeekParams>,
 ) -> ApiResult<Json<Vec<ProgramHoursRow>>> {
-    let week = week_or_current(p.week.as_deref())?;
+    let week = week_or_current(&state, &caller, p.week.as_deref()).await?;
     let pw = uc::program_week(&state, &caller.ctx(), id(&pid, "program")?, week).await?;
     Ok(Json(
         pw.rows
@@ -429,7 +403,7 @@ async fn organization_hours(
     caller: ApiCaller,
     ApiQuery(p): ApiQuery<WeekParams>,
 ) -> ApiResult<Json<Vec<ProgramHoursSummary>>> {
-    let week = week_or_current(p.week.as_deref())?;
+    let week = week_or_current(&state, &caller, p.week.as_deref()).await?;
     let all = uc::visible_programs_week(&state, &caller.ctx(), week).await?;
     let round = |x: f64| (x * 100.0).round() / 100.0;
     Ok(Json(
@@ -470,10 +444,10 @@ async fn make_ups(
     Path(eid): Path<String>,
     ApiQuery(p): ApiQuery<WeekParams>,
 ) -> ApiResult<Json<Vec<MakeUpBody>>> {
-    let week = week_or_current(p.week.as_deref())?;
+    let week = week_or_current(&state, &caller, p.week.as_deref()).await?;
     let list = uc::make_ups(&state, &caller.ctx(), id(&eid, "episode")?, week).await?;
-    let base = state.store.video_base_url(caller.actor.organization_id).await?;
-    Ok(Json(list.iter().map(|(s, h)| MakeUpBody { session: session_body(s, base.as_deref()), hours: *h }).collect()))
+    let base = openiop_app::programs::video_base_url(&state, &caller.ctx()).await?;
+    Ok(Json(list.options.iter().map(|(s, h)| MakeUpBody { session: session_body(s, base.as_deref()), hours: *h }).collect()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -558,64 +532,11 @@ async fn revoke_feed(State(state): State<AppState>, caller: ApiCaller, Path(fid)
 
 /// The iCalendar feed behind a secret token (no sign-in; revocable).
 pub async fn feed(State(state): State<AppState>, Path(file): Path<String>) -> Response {
-    match feed_text(&state, &file).await {
+    let token = file.strip_suffix(".ics").unwrap_or(&file);
+    match uc::feed(&state, token).await {
         Ok(body) => ([(header::CONTENT_TYPE, "text/calendar; charset=utf-8")], body).into_response(),
         Err(e) => ApiError(e).into_response(),
     }
-}
-
-async fn feed_text(state: &AppState, file: &str) -> Result<String, DomainError> {
-    let token = file.strip_suffix(".ics").unwrap_or(file);
-    let (org, f) = state.store.feed(&crate::security::sha256_hex(token)).await?.ok_or(DomainError::NotFound("calendar"))?;
-    let now = state.now();
-    let filter = match f.owner {
-        FeedOwner::Staff => SessionFilter { leader: Some(id(&f.owner_id, "calendar")?), ..Default::default() },
-        FeedOwner::Patient => SessionFilter { patient: Some(id(&f.owner_id, "calendar")?), ..Default::default() },
-    };
-    let sessions = state.store.sessions_between(org, now - Duration::days(14), now + Duration::days(60), &filter).await?;
-    let services = state.store.service_types(org).await?;
-    let rooms = state.store.rooms(org).await?;
-    let base = state.store.video_base_url(org).await?;
-    let mut audit = openiop_domain::audit::AuditEvent::system(
-        "calendar_feed",
-        openiop_domain::audit::AuditAction::Read,
-        "calendar_feed",
-        Some(f.id.to_string()),
-    )
-    .in_org(org);
-    if f.owner == FeedOwner::Patient {
-        audit.patient_id = Some(f.owner_id.clone());
-    }
-    state.store.audit(audit).await?;
-    let events: Vec<crate::ical::Event> = sessions
-        .iter()
-        .map(|s| {
-            let service = services.iter().find(|x| x.id == s.service_type_id).map(|x| x.name.clone()).unwrap_or_else(|| "Session".into());
-            let location = if s.is_virtual {
-                s.virtual_token
-                    .as_deref()
-                    .map(|t| openiop_domain::programs::virtual_room_link(base.as_deref().unwrap_or("https://video.invalid"), t))
-                    .unwrap_or_default()
-            } else {
-                s.room_id.and_then(|r| rooms.iter().find(|x| x.id == r)).map(|r| r.name.clone()).unwrap_or_default()
-            };
-            // Staff see how many attend, never who; patients see only their own session.
-            let description = match f.owner {
-                FeedOwner::Staff => format!("{} participant(s). {}", s.participants.len(), s.topic),
-                FeedOwner::Patient => s.topic.clone(),
-            };
-            crate::ical::Event {
-                uid: format!("{}@openiop", s.id),
-                start: s.starts_at,
-                end: s.ends_at,
-                summary: service,
-                location,
-                description,
-                cancelled: !s.is_live(),
-            }
-        })
-        .collect();
-    Ok(crate::ical::calendar("OpenIOP sessions", &events))
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

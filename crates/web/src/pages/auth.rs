@@ -1,19 +1,16 @@
 //! Sign-in with password and TOTP, MFA enrolment with recovery codes, sign-out.
 use super::{Layout, render};
 use crate::error::PageResult;
-use crate::security::{self, totp};
-use crate::session::{LOGIN_CSRF_COOKIE, PendingMfa, SESSION_COOKIE, Staff, cookie, new_session, set_cookie};
+use crate::session::{LOGIN_CSRF_COOKIE, PendingMfa, SESSION_COOKIE, Staff, cookie, set_cookie};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use chrono::Utc;
-use openiop_domain::DomainError;
-use openiop_domain::audit::{AuditAction, AuditEvent, Outcome};
+use openiop_app::accounts::{self, Pending, SecondFactor, SignIn};
+use openiop_app::security::{self, totp};
 use openiop_domain::auth::RequestMeta;
-use openiop_domain::users::{SessionStage, User};
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -55,30 +52,6 @@ pub struct LoginForm {
     csrf: String,
 }
 
-fn anonymous_event(
-    meta: &RequestMeta,
-    user: Option<&User>,
-    typed_email: &str,
-    action: AuditAction,
-    outcome: Outcome,
-    detail: &str,
-) -> AuditEvent {
-    AuditEvent {
-        organization_id: user.map(|u| u.organization_id),
-        user_id: user.map(|u| u.id),
-        actor: user.map(|u| u.email.clone()).unwrap_or_else(|| typed_email.trim().to_lowercase().chars().take(254).collect()),
-        role: user.map(|u| u.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")).unwrap_or_default(),
-        patient_id: None,
-        action: action.as_str().into(),
-        resource_type: "staff_session".into(),
-        resource_id: None,
-        outcome: outcome.as_str().into(),
-        source_ip: meta.source_ip.clone(),
-        request_id: meta.request_id.clone(),
-        detail: detail.into(),
-    }
-}
-
 const WRONG: &str = "That email and password do not match an account.";
 
 fn locked_message(minutes: i64) -> String {
@@ -95,71 +68,34 @@ pub async fn login_submit(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> PageResult<Response> {
-    let now = Utc::now();
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     if expected.is_empty() || !security::same_secret(&expected, &form.csrf) {
         return login_page(&state, &form.email, Some("This form expired. Please try again.".into()), StatusCode::FORBIDDEN).await;
     }
-    // Server-side throttling per source address, shared by every app server through the log.
-    let recent = state.store.login_failures_from(&meta.source_ip, now - state.config.ip_window).await?;
-    if recent >= state.config.ip_failures_per_window {
-        let ev = anonymous_event(&meta, None, &form.email, AuditAction::LoginFailure, Outcome::Denied, "throttled_source");
-        state.store.audit(ev).await?;
-        let mut res = login_page(
-            &state,
-            &form.email,
-            Some("Too many sign-in attempts from this address. Wait a few minutes and try again.".into()),
-            StatusCode::TOO_MANY_REQUESTS,
-        )
-        .await?;
-        if let Ok(v) = (state.config.ip_window.num_seconds()).to_string().parse() {
-            res.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return Ok(res);
-    }
-    let creds = state.store.user_credentials(&form.email).await?;
-    if let Some(c) = &creds
-        && let Some(until) = c.locked_until.filter(|u| *u > now)
-    {
-        let ev = anonymous_event(&meta, Some(&c.user), &form.email, AuditAction::LoginLocked, Outcome::Denied, "account_locked");
-        state.store.audit(ev).await?;
-        let minutes = (until - now).num_minutes() + 1;
-        return login_page(&state, &form.email, Some(locked_message(minutes)), StatusCode::TOO_MANY_REQUESTS).await;
-    }
-    let hash = creds.as_ref().map(|c| c.password_hash.as_str()).unwrap_or(security::dummy_hash());
-    let password_ok = {
-        let (password, hash) = (form.password.clone(), hash.to_string());
-        tokio::task::spawn_blocking(move || security::verify_password(&password, &hash)).await.unwrap_or(false)
-    };
-    let accepted = creds.as_ref().filter(|c| password_ok && c.user.active).cloned();
-    let Some(c) = accepted else {
-        let user = creds.map(|c| c.user);
-        let detail = if user.is_some() { "wrong_password" } else { "unknown_account" };
-        let ev = anonymous_event(&meta, user.as_ref(), &form.email, AuditAction::LoginFailure, Outcome::Failure, detail);
-        let locked = state.store.record_login_failure(user.map(|u| u.id), state.config.lockout, now, ev).await?;
-        let msg = if locked { locked_message(state.config.lockout.num_minutes_or_one()) } else { WRONG.to_string() };
-        return login_page(&state, &form.email, Some(msg), StatusCode::UNAUTHORIZED).await;
-    };
     let old = cookie(&headers, SESSION_COOKIE).map(|v| security::sha256_hex(&v));
-    if c.user.mfa_exempt {
-        // Demo accounts only: the demo organization's staff may skip the second factor.
-        let (value, s) = new_session(&c.user, SessionStage::Active)?;
-        let ev = anonymous_event(&meta, Some(&c.user), &form.email, AuditAction::LoginSuccess, Outcome::Success, "demo_account_mfa_exempt");
-        state.store.record_login_success(c.user.id, old.as_deref(), &s, ev).await?;
-        return Ok(([(header::SET_COOKIE, session_cookie(&state, &value))], Redirect::to("/")).into_response());
-    }
-    let (value, s) = new_session(&c.user, SessionStage::MfaPending)?;
-    state.store.rotate_session(old.as_deref().unwrap_or(""), &s, None).await?;
-    Ok(([(header::SET_COOKIE, session_cookie(&state, &value))], Redirect::to("/mfa")).into_response())
-}
-
-trait Minutes {
-    fn num_minutes_or_one(&self) -> i64;
-}
-
-impl Minutes for openiop_domain::users::LockoutPolicy {
-    fn num_minutes_or_one(&self) -> i64 {
-        self.lockout.num_minutes().max(1)
+    match accounts::sign_in(&state, &meta, &form.email, &form.password, old.as_deref()).await? {
+        SignIn::Throttled { retry_after_seconds } => {
+            let mut res = login_page(
+                &state,
+                &form.email,
+                Some("Too many sign-in attempts from this address. Wait a few minutes and try again.".into()),
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await?;
+            if let Ok(v) = retry_after_seconds.to_string().parse() {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            Ok(res)
+        }
+        SignIn::Locked { minutes } => login_page(&state, &form.email, Some(locked_message(minutes)), StatusCode::TOO_MANY_REQUESTS).await,
+        SignIn::Refused { locked_now, lockout_minutes } => {
+            let msg = if locked_now { locked_message(lockout_minutes) } else { WRONG.to_string() };
+            login_page(&state, &form.email, Some(msg), StatusCode::UNAUTHORIZED).await
+        }
+        SignIn::SignedIn { cookie } => Ok(([(header::SET_COOKIE, session_cookie(&state, &cookie))], Redirect::to("/")).into_response()),
+        SignIn::SecondFactor { cookie } => {
+            Ok(([(header::SET_COOKIE, session_cookie(&state, &cookie))], Redirect::to("/mfa")).into_response())
+        }
     }
 }
 
@@ -189,15 +125,8 @@ struct RecoveryCodesPage {
     codes: Vec<String>,
 }
 
-async fn enroll_page(state: &AppState, p: &PendingMfa, error: Option<String>, status: StatusCode) -> PageResult<Response> {
-    let secret = match &p.session.pending_totp_secret {
-        Some(s) => s.clone(),
-        None => {
-            let s = totp::new_secret()?;
-            state.store.set_pending_totp(&p.session.id_hash, Some(&s)).await?;
-            s
-        }
-    };
+async fn enroll_page(state: &AppState, p: &Pending, error: Option<String>, status: StatusCode) -> PageResult<Response> {
+    let secret = accounts::enrolment_secret(state, p).await?;
     let uri = totp::otpauth_uri("OpenIOP", &p.user.email, &secret);
     let page = EnrollPage {
         layout: Layout::public("Set up two-step sign-in"),
@@ -212,12 +141,18 @@ async fn enroll_page(state: &AppState, p: &PendingMfa, error: Option<String>, st
     Ok(res)
 }
 
-pub async fn mfa_page(State(state): State<AppState>, p: PendingMfa) -> PageResult<Response> {
-    if p.user.mfa_enrolled {
-        render(&ChallengePage { layout: Layout::public("Two-step sign-in"), csrf: p.session.csrf_token.clone(), error: None })
-    } else {
-        enroll_page(&state, &p, None, StatusCode::OK).await
-    }
+fn challenge_page(p: &Pending, error: Option<&str>, status: StatusCode) -> PageResult<Response> {
+    let mut r = render(&ChallengePage {
+        layout: Layout::public("Two-step sign-in"),
+        csrf: p.session.csrf_token.clone(),
+        error: error.map(str::to_string),
+    })?;
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+pub async fn mfa_page(State(state): State<AppState>, PendingMfa(p): PendingMfa) -> PageResult<Response> {
+    if p.user.mfa_enrolled { challenge_page(&p, None, StatusCode::OK) } else { enroll_page(&state, &p, None, StatusCode::OK).await }
 }
 
 #[derive(Deserialize)]
@@ -228,127 +163,54 @@ pub struct CodeForm {
     csrf: String,
 }
 
-fn event_for(p: &PendingMfa, action: AuditAction, outcome: Outcome, detail: &str) -> AuditEvent {
-    anonymous_event(&p.meta, Some(&p.user), &p.user.email, action, outcome, detail)
-}
-
-/// Counts a failed second factor like a failed password (both are guesses at the account).
-async fn mfa_failed(state: &AppState, p: &PendingMfa, detail: &str) -> PageResult<Option<Response>> {
-    let ev = event_for(p, AuditAction::MfaChallengeFailure, Outcome::Failure, detail);
-    let locked = state.store.record_login_failure(Some(p.user.id), state.config.lockout, Utc::now(), ev).await?;
-    if locked {
-        state.store.end_session(&p.session.id_hash, None).await?;
-        return Ok(Some(
-            login_page(
-                state,
-                &p.user.email,
-                Some(locked_message(state.config.lockout.num_minutes_or_one())),
-                StatusCode::TOO_MANY_REQUESTS,
-            )
-            .await?,
-        ));
-    }
-    Ok(None)
-}
-
-async fn locked_now(state: &AppState, p: &PendingMfa) -> PageResult<Option<Response>> {
-    let now = Utc::now();
-    if let Some(c) = state.store.user_credentials(&p.user.email).await?
-        && let Some(until) = c.locked_until.filter(|u| *u > now)
-    {
-        state.store.end_session(&p.session.id_hash, None).await?;
-        let minutes = (until - now).num_minutes() + 1;
-        return Ok(Some(login_page(state, &p.user.email, Some(locked_message(minutes)), StatusCode::TOO_MANY_REQUESTS).await?));
-    }
-    Ok(None)
-}
-
-/// Finishes sign-in: a fresh session id replaces the pending one.
-async fn complete_login(state: &AppState, p: &PendingMfa, detail: &str) -> PageResult<String> {
-    let (value, s) = new_session(&p.user, SessionStage::Active)?;
-    let ev = event_for(p, AuditAction::LoginSuccess, Outcome::Success, detail);
-    state.store.record_login_success(p.user.id, Some(&p.session.id_hash), &s, ev).await?;
-    Ok(session_cookie(state, &value))
-}
-
-pub async fn mfa_enroll(State(state): State<AppState>, p: PendingMfa, Form(form): Form<CodeForm>) -> PageResult<Response> {
+pub async fn mfa_enroll(State(state): State<AppState>, PendingMfa(p): PendingMfa, Form(form): Form<CodeForm>) -> PageResult<Response> {
     if !security::same_secret(&form.csrf, &p.session.csrf_token) {
         return enroll_page(&state, &p, Some("This form expired. Please try again.".into()), StatusCode::FORBIDDEN).await;
     }
-    if p.user.mfa_enrolled {
-        return Ok(Redirect::to("/mfa").into_response());
-    }
-    if let Some(r) = locked_now(&state, &p).await? {
-        return Ok(r);
-    }
-    let Some(secret) = p.session.pending_totp_secret.clone() else {
-        return enroll_page(&state, &p, None, StatusCode::OK).await;
-    };
-    let Some(step) = totp::matching_step(&secret, &form.code, Utc::now().timestamp())? else {
-        if let Some(r) = mfa_failed(&state, &p, "enrolment_code_wrong").await? {
-            return Ok(r);
+    match accounts::enroll(&state, &p, &form.code).await? {
+        SecondFactor::SignedIn { cookie, recovery_codes } => {
+            let page = RecoveryCodesPage { layout: Layout::public("Save your recovery codes"), codes: recovery_codes };
+            let mut res = render(&page)?;
+            if let Ok(v) = session_cookie(&state, &cookie).parse() {
+                res.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            Ok(res)
         }
-        return enroll_page(
-            &state,
-            &p,
-            Some("That code did not match. Type the 6-digit code your app shows now.".into()),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    };
-    let codes = security::new_recovery_codes()?;
-    let hashes: Vec<String> = codes.iter().map(|c| security::sha256_hex(c)).collect();
-    let ev = event_for(&p, AuditAction::MfaEnrolled, Outcome::Success, "totp");
-    state.store.enroll_totp(p.user.id, &secret, &hashes, ev).await?;
-    state.store.advance_totp_step(p.user.id, step).await?;
-    let set = complete_login(&state, &p, "mfa_enrolled").await?;
-    let page = RecoveryCodesPage { layout: Layout::public("Save your recovery codes"), codes };
-    let mut res = render(&page)?;
-    if let Ok(v) = set.parse() {
-        res.headers_mut().insert(header::SET_COOKIE, v);
+        SecondFactor::Locked { minutes } => {
+            login_page(&state, &p.user.email, Some(locked_message(minutes)), StatusCode::TOO_MANY_REQUESTS).await
+        }
+        SecondFactor::Wrong => {
+            enroll_page(
+                &state,
+                &p,
+                Some("That code did not match. Type the 6-digit code your app shows now.".into()),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        SecondFactor::Restart if p.user.mfa_enrolled => Ok(Redirect::to("/mfa").into_response()),
+        SecondFactor::Restart => enroll_page(&state, &p, None, StatusCode::OK).await,
     }
-    Ok(res)
 }
 
-pub async fn mfa_submit(State(state): State<AppState>, p: PendingMfa, Form(form): Form<CodeForm>) -> PageResult<Response> {
-    let challenge = |error: &str, status: StatusCode| -> PageResult<Response> {
-        let mut r = render(&ChallengePage {
-            layout: Layout::public("Two-step sign-in"),
-            csrf: p.session.csrf_token.clone(),
-            error: Some(error.into()),
-        })?;
-        *r.status_mut() = status;
-        Ok(r)
-    };
+pub async fn mfa_submit(State(state): State<AppState>, PendingMfa(p): PendingMfa, Form(form): Form<CodeForm>) -> PageResult<Response> {
     if !security::same_secret(&form.csrf, &p.session.csrf_token) {
-        return challenge("This form expired. Please try again.", StatusCode::FORBIDDEN);
+        return challenge_page(&p, Some("This form expired. Please try again."), StatusCode::FORBIDDEN);
     }
-    if let Some(r) = locked_now(&state, &p).await? {
-        return Ok(r);
-    }
-    let creds = state.store.user_credentials(&p.user.email).await?.ok_or(DomainError::Unauthenticated)?;
-    let Some(secret) = creds.totp_secret else {
-        return Ok(Redirect::to("/mfa").into_response());
-    };
-    let typed = form.code.trim();
-    let accepted = if typed.contains('-') {
-        let ev = event_for(&p, AuditAction::RecoveryCodeUsed, Outcome::Success, "recovery_code");
-        state.store.use_recovery_code(p.user.id, &security::sha256_hex(&security::normalize_recovery_code(typed)), ev).await?
-    } else {
-        match totp::matching_step(&secret, typed, Utc::now().timestamp())? {
-            // A code is good once: a step at or before the last one used is a replay.
-            Some(step) => state.store.advance_totp_step(p.user.id, step).await?,
-            None => false,
+    match accounts::second_factor(&state, &p, &form.code).await? {
+        SecondFactor::SignedIn { cookie, .. } => {
+            Ok(([(header::SET_COOKIE, session_cookie(&state, &cookie))], Redirect::to("/")).into_response())
         }
-    };
-    if !accepted {
-        if let Some(r) = mfa_failed(&state, &p, "code_wrong_or_reused").await? {
-            return Ok(r);
+        SecondFactor::Locked { minutes } => {
+            login_page(&state, &p.user.email, Some(locked_message(minutes)), StatusCode::TOO_MANY_REQUESTS).await
         }
-        return challenge("That code did not work. Codes can be used once; wait for the next one and try again.", StatusCode::UNAUTHORIZED);
+        SecondFactor::Wrong => challenge_page(
+            &p,
+            Some("That code did not work. Codes can be used once; wait for the next one and try again."),
+            StatusCode::UNAUTHORIZED,
+        ),
+        SecondFactor::Restart => Ok(Redirect::to("/mfa").into_response()),
     }
-    let set = complete_login(&state, &p, "mfa_passed").await?;
-    Ok(([(header::SET_COOKIE, set)], Redirect::to("/")).into_response())
 }
 
 #[derive(Deserialize)]
@@ -359,8 +221,7 @@ pub struct CsrfForm {
 
 pub async fn logout(State(state): State<AppState>, staff: Staff, Form(form): Form<CsrfForm>) -> PageResult<Response> {
     staff.check_csrf(&form.csrf)?;
-    let ev = AuditEvent::by(&staff.ctx(), None, AuditAction::Logout, "staff_session", None);
-    state.store.end_session(&staff.session.id_hash, Some(ev)).await?;
+    accounts::sign_out(&state, &staff.ctx(), &staff.session.id_hash).await?;
     let clear = set_cookie(&state, SESSION_COOKIE, "", Some(0));
     Ok(([(header::SET_COOKIE, clear)], Redirect::to("/login")).into_response())
 }

@@ -5,12 +5,12 @@ use super::{FormErrors, Layout, render};
 use crate::error::{PageError, PageResult};
 use crate::session::Staff;
 use crate::state::AppState;
-use crate::usecases::documentation as uc;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use openiop_app::documentation as uc;
 use openiop_domain::DomainError;
 use openiop_domain::auth::Action;
 use openiop_domain::notes::*;
@@ -391,7 +391,7 @@ async fn note_page(state: &AppState, staff: &Staff, id: NoteId, error: Option<St
     let ctx = staff.ctx();
     let n = uc::read_note(state, &ctx, id).await?;
     let plans = match n.episode_id {
-        Some(e) => state.store.plan_versions(ctx.org(), e).await?,
+        Some(e) => uc::plan_versions(state, &ctx, e).await?,
         None => vec![],
     };
     let objectives = n
@@ -537,7 +537,7 @@ async fn plan_page(
     saved: Option<String>,
 ) -> PageResult<Response> {
     let ctx = staff.ctx();
-    let v = uc::plan(state, &ctx, id, state.today()).await?;
+    let v = uc::plan(state, &ctx, id).await?;
     let shown = match version {
         Some(n) => v.versions.iter().find(|x| x.version == n).cloned(),
         None => v.draft().or(v.current()).cloned(),
@@ -559,8 +559,8 @@ async fn plan_page(
             current: Some(x.id) == current_id,
         })
         .collect();
-    let services = state.store.service_types(ctx.org()).await?.into_iter().map(|s| (s.id.to_string(), s.name)).collect();
-    let staff_options = state.store.users(ctx.org()).await?.into_iter().map(|u| (u.id.to_string(), u.name)).collect();
+    let services = openiop_app::programs::service_types(state, &ctx).await?.into_iter().map(|s| (s.id.to_string(), s.name)).collect();
+    let staff_options = openiop_app::programs::staff_accounts(state, &ctx).await?.into_iter().map(|u| (u.id.to_string(), u.name)).collect();
     let errors = error.as_ref().and_then(FormErrors::from).unwrap_or_default();
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let mut res = render(&PlanPage {
@@ -677,7 +677,7 @@ pub async fn add_thread(
     staff.check_csrf(&f.csrf)?;
     let eid: EpisodeId = not_found(&id, "episode")?;
     let ctx = staff.ctx();
-    let view = uc::plan(&state, &ctx, eid, state.today()).await?;
+    let view = uc::plan(&state, &ctx, eid).await?;
     let base = view.draft().or(view.current());
     let mut problems = base.map(|v| content_form(&v.content)).unwrap_or_default();
     problems.push(ProblemForm {
@@ -709,7 +709,7 @@ pub async fn add_thread(
     let planned = base.and_then(|v| v.planned_discharge_on).map(|d| d.to_string()).unwrap_or_default();
     let form = PlanForm { problems, reason, planned_discharge_on: planned };
     let result = match view.draft() {
-        Some(d) => uc::update_plan_draft(&state, &ctx, d.id, &form).await,
+        Some(d) => uc::update_plan_draft(&state, &ctx, d.id, &form).await.map(|_| ()),
         None => uc::create_plan_version(&state, &ctx, eid, &form).await.map(|_| ()),
     };
     match result {
@@ -756,7 +756,7 @@ async fn plan_action(state: &AppState, staff: &Staff, vid: PlanVersionId, what: 
         _ => uc::acknowledge_plan(state, &ctx, vid, &f.patient_name).await,
     };
     match r {
-        Ok(()) => plan_page(state, staff, v.episode_id, Some(v.version), None, Some("Saved.".into())).await,
+        Ok(_) => plan_page(state, staff, v.episode_id, Some(v.version), None, Some("Saved.".into())).await,
         Err(e) if recoverable(&e) => plan_page(state, staff, v.episode_id, Some(v.version), Some(e), None).await,
         Err(e) => Err(e.into()),
     }

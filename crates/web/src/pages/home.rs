@@ -3,11 +3,11 @@ use super::{Layout, render};
 use crate::error::PageResult;
 use crate::session::Staff;
 use crate::state::AppState;
-use crate::usecases::programs::expiring_credentials;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use openiop_domain::auth::{Action, Role};
+use openiop_app::programs::expiring_credentials;
+use openiop_domain::auth::Action;
 
 pub struct Card {
     pub title: &'static str,
@@ -48,8 +48,7 @@ pub struct ShortRow {
 }
 
 pub async fn home(State(state): State<AppState>, staff: Staff) -> PageResult<Response> {
-    let org = state.store.organization(staff.actor.organization_id).await?;
-    let sites = state.store.sites(org.id).await?;
+    let (org, sites) = openiop_app::sites::organization(&state, &staff.ctx()).await?;
     let scope = match &staff.actor.scope {
         openiop_domain::auth::Scope::Organization => format!("All of {}", org.name),
         openiop_domain::auth::Scope::Units { sites: s, programs: p } => {
@@ -67,11 +66,12 @@ pub async fn home(State(state): State<AppState>, staff: Staff) -> PageResult<Res
     let mut cards = Vec::new();
     let a = &staff.actor;
     if a.can(Action::ManagePrograms) {
-        let today = chrono::Utc::now().date_naive();
-        let expiring = expiring_credentials(&state, &staff.ctx(), today, 90).await?;
-        let days_left: Vec<i64> = expiring.iter().map(|(_, c)| (c.expires_on - today).num_days()).collect();
+        let expiring = expiring_credentials(&state, &staff.ctx(), 90).await?;
+        let days_left: Vec<i64> = expiring.iter().map(|e| e.days_left).collect();
         let soonest = match expiring.first() {
-            Some((name, c)) => format!("Soonest: {name}'s {} on {}.", c.kind.code(), c.expires_on.format("%b %-d, %Y")),
+            Some(e) => {
+                format!("Soonest: {}'s {} on {}.", e.holder, e.credential.kind.code(), e.credential.expires_on.format("%b %-d, %Y"))
+            }
             None => "No staff licence or certification expires in the next 90 days.".into(),
         };
         cards.push(Card {
@@ -86,7 +86,7 @@ pub async fn home(State(state): State<AppState>, staff: Staff) -> PageResult<Res
         });
     }
     if a.can(Action::ViewPrograms) {
-        let programs = crate::usecases::programs::visible_programs(&state, &staff.ctx()).await?;
+        let programs = openiop_app::programs::visible_programs(&state, &staff.ctx()).await?;
         cards.push(Card {
             title: "Programs",
             text: format!("{} program(s): tracks, weekly schedules and public profiles.", programs.len()),
@@ -128,37 +128,20 @@ pub async fn home(State(state): State<AppState>, staff: Staff) -> PageResult<Res
     // Who is falling short this week, while there is still time to act (clinicians and directors).
     let mut short = Vec::new();
     if a.can(Action::ViewClinicalRecord) {
-        let ctx = staff.ctx();
-        let week = openiop_domain::schedule::Week::of(state.today());
-        // All programs in scope at once: the same statements for one program or two hundred;
-        // names only for the rows shown.
-        let mut behind = Vec::new();
-        for pw in crate::usecases::schedule::visible_programs_week(&state, &ctx, week).await? {
-            for (e, l) in pw.rows.into_iter().filter(|r| r.1.status != openiop_domain::schedule::LedgerStatus::OnTrack) {
-                if a.has_role(Role::Clinician) && !a.has_role(Role::ClinicalDirector) && e.primary_clinician.is_some_and(|c| c != a.user_id)
-                {
-                    continue;
-                }
-                behind.push((pw.program.name.clone(), e, l));
-            }
-        }
-        behind.sort_by(|x, y| x.2.status.cmp(&y.2.status).reverse());
-        behind.truncate(25);
-        let ids: Vec<_> = behind.iter().map(|(_, e, _)| e.patient_id).collect();
-        let names = state.store.patient_summaries(ctx.org(), &ids).await?;
-        for (program, e, l) in behind {
-            let Some(n) = names.iter().find(|n| n.id == e.patient_id) else { continue };
-            short.push(ShortRow {
-                patient_id: n.id.to_string(),
-                name: n.name.clone(),
-                program,
-                attended: l.attended_hours,
-                required: l.required_hours,
-                status: l.status.label(),
-                episode_id: e.id.to_string(),
+        let (week, rows) = openiop_app::schedule::falling_short(&state, &staff.ctx(), 25).await?;
+        short = rows
+            .into_iter()
+            .map(|r| ShortRow {
+                patient_id: r.patient.id.to_string(),
+                name: r.patient.name,
+                program: r.program,
+                attended: r.ledger.attended_hours,
+                required: r.ledger.required_hours,
+                status: r.ledger.status.label(),
+                episode_id: r.episode.id.to_string(),
                 week: week.to_string(),
-            });
-        }
+            })
+            .collect();
     }
     let page = HomePage {
         short,

@@ -6,12 +6,12 @@ use super::{FormErrors, Layout, render};
 use crate::error::{PageError, PageResult};
 use crate::session::Staff;
 use crate::state::AppState;
-use crate::usecases::measurement as uc;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use openiop_app::measurement as uc;
 use openiop_domain::DomainError;
 use openiop_domain::auth::Action;
 use openiop_domain::measurement::care::*;
@@ -20,10 +20,6 @@ use openiop_domain::measurement::{InstrumentDefinition, ItemDef};
 use openiop_domain::patients::Episode;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-
-fn today() -> chrono::NaiveDate {
-    chrono::Utc::now().date_naive()
-}
 
 fn not_found<T: std::str::FromStr>(s: &str, what: &'static str) -> Result<T, PageError> {
     s.parse().map_err(|_| PageError(DomainError::NotFound(what)))
@@ -111,7 +107,7 @@ fn num(v: f64) -> String {
 
 async fn patient_page(state: &AppState, staff: &Staff, pid: &str, link: Option<(String, String)>) -> PageResult<Response> {
     let ctx = staff.ctx();
-    let m = uc::patient_measures(state, &ctx, not_found(pid, "patient")?, today()).await?;
+    let m = uc::patient_measures(state, &ctx, not_found(pid, "patient")?).await?;
     let name_of = |code: &str| {
         m.instruments.iter().find(|a| a.definition.code == code).map(|a| a.definition.name.clone()).unwrap_or(code.to_string())
     };
@@ -171,7 +167,7 @@ async fn patient_page(state: &AppState, staff: &Staff, pid: &str, link: Option<(
             open: f.is_open(),
         })
         .collect();
-    let now = chrono::Utc::now();
+    let now = state.now();
     let tasks = m
         .tasks
         .iter()
@@ -330,10 +326,11 @@ async fn staff_form(
     code: &str,
     typed: BTreeMap<String, String>,
     errors: FormErrors,
-    administered_on: String,
+    administered_on: Option<String>,
 ) -> PageResult<Response> {
-    let (e, def) = uc::instrument_for_episode(state, &staff.ctx(), not_found(eid, "episode")?, code).await?;
-    let settings = state.store.measurement_settings(staff.actor.organization_id).await?;
+    let f = uc::instrument_for_episode(state, &staff.ctx(), not_found(eid, "episode")?, code).await?;
+    let (e, def) = (f.episode, f.definition);
+    let administered_on = administered_on.unwrap_or_else(|| f.today.to_string());
     let status = if errors.any() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = FormPage {
         layout: Layout::staff(staff, &def.name, ""),
@@ -344,7 +341,7 @@ async fn staff_form(
         questions: questions(&def, &typed, &errors),
         errors,
         administered_on,
-        follow_up_days: settings.follow_up_days,
+        follow_up_days: f.follow_up_days,
         episode_open: e.is_open(),
         back: format!("/patients/{}/outcomes", e.patient_id),
     };
@@ -352,7 +349,7 @@ async fn staff_form(
 }
 
 pub async fn measure_form(State(state): State<AppState>, staff: Staff, Path((eid, code)): Path<(String, String)>) -> PageResult<Response> {
-    staff_form(&state, &staff, &eid, &code, BTreeMap::new(), FormErrors::default(), today().to_string()).await
+    staff_form(&state, &staff, &eid, &code, BTreeMap::new(), FormErrors::default(), None).await
 }
 
 pub async fn measure_submit(
@@ -368,14 +365,14 @@ pub async fn measure_submit(
     let ctx = staff.ctx();
     let attempt = async {
         let follow_up = follow_up.transpose().map_err(|_| DomainError::field("follow_up_days", "invalid", "choose a follow-up"))?;
-        let (_, def) = uc::instrument_for_episode(&state, &ctx, not_found(&eid, "episode").map_err(|e| e.0)?, &code).await?;
-        let responses = parse_responses(&def, &typed)?;
-        uc::record(&state, &ctx, not_found(&eid, "episode").map_err(|e| e.0)?, &code, &on, follow_up, responses, today()).await
+        let f = uc::instrument_for_episode(&state, &ctx, not_found(&eid, "episode").map_err(|e| e.0)?, &code).await?;
+        let responses = parse_responses(&f.definition, &typed)?;
+        uc::record(&state, &ctx, not_found(&eid, "episode").map_err(|e| e.0)?, &code, &on, follow_up, responses).await
     };
     match attempt.await {
         Ok(r) => Ok(Redirect::to(&format!("/patients/{}/outcomes", r.result.patient_id)).into_response()),
         Err(e) => match FormErrors::from(&e) {
-            Some(errors) => staff_form(&state, &staff, &eid, &code, typed, errors, on).await,
+            Some(errors) => staff_form(&state, &staff, &eid, &code, typed, errors, Some(on)).await,
             None => Err(e.into()),
         },
     }
@@ -384,7 +381,7 @@ pub async fn measure_submit(
 // --- The patient's link (public, no sign-in) ----------------------------------------------------
 
 async fn public_form(state: &AppState, token: &str, typed: BTreeMap<String, String>, errors: FormErrors) -> PageResult<Response> {
-    let (link, def) = uc::open_link(state, token, chrono::Utc::now()).await?;
+    let (link, def) = uc::open_link(state, token).await?;
     if !errors.any() {
         uc::audit_link_opened(state, &link).await?;
     }
@@ -421,7 +418,7 @@ pub async fn public_submit(
     Form(fields): Form<BTreeMap<String, String>>,
 ) -> PageResult<Response> {
     let typed = typed_responses(&fields);
-    match uc::submit_link(&state, &token, &typed, today()).await {
+    match uc::submit_link(&state, &token, &typed).await {
         Ok(_) => render(&ThanksPage { layout: Layout::public("Thank you") }),
         Err(e) => match FormErrors::from(&e) {
             Some(errors) => public_form(&state, &token, typed, errors).await,
@@ -656,7 +653,7 @@ struct ProgramPage {
 pub async fn program_outcomes(State(state): State<AppState>, staff: Staff, Query(q): Query<OutcomeQuery>) -> PageResult<Response> {
     let ctx = staff.ctx();
     let programs = uc::visible_programs(&state, &ctx).await?;
-    let tracks = state.store.tracks(ctx.org(), None).await?;
+    let tracks = openiop_app::programs::visible_tracks(&state, &ctx).await?;
     let instruments = uc::instruments(&state, &ctx).await?;
     let (rows, errors) = match uc::parse_filter(&q.program_id, &q.track_id, &q.population, &q.level_code, &q.from, &q.to) {
         Ok(f) => {

@@ -5,13 +5,13 @@ use super::{Layout, render};
 use crate::error::PageResult;
 use crate::session::Staff;
 use crate::state::AppState;
-use crate::usecases::optimizer::{self as uc, Unavailable};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Weekday;
+use openiop_app::optimizer::{self as uc, Unavailable};
 use openiop_domain::DomainError;
 use openiop_domain::ids::SiteId;
 use openiop_domain::schedule::Week;
@@ -83,22 +83,23 @@ fn parse(f: &OptimizerForm, today: chrono::NaiveDate) -> Result<(SiteId, Week, V
 async fn page(state: &AppState, staff: &Staff, form: OptimizerForm, propose: bool, message: Option<String>) -> PageResult<Response> {
     let ctx = staff.ctx();
     ctx.actor.require(openiop_domain::auth::Action::ManagePrograms)?;
-    let sites = crate::api::sites::visible_sites(state, &ctx).await?;
-    let users = state.store.users(ctx.org()).await?;
-    let staff_list = state.store.staff_profiles(ctx.org()).await?;
+    let sites = openiop_app::sites::visible_sites(state, &ctx).await?;
+    let users = openiop_app::programs::staff_accounts(state, &ctx).await?;
+    let staff_list = openiop_app::programs::staff(state, &ctx).await?;
+    let today = openiop_app::programs::today(state, &ctx).await?;
     let clinicians: Vec<(String, String)> = staff_list.iter().map(|s| (s.user_id.to_string(), s.name.clone())).collect();
     let mut form = form;
     if form.site_id.is_empty() {
         form.site_id = sites.first().map(|s| s.id.to_string()).unwrap_or_default();
     }
     if form.week.is_empty() {
-        form.week = Week::of(state.today()).next().to_string();
+        form.week = Week::of(today).next().to_string();
     }
     let (mut rows, mut planned, mut explanations, mut summary) = (vec![], vec![], vec![], None);
     let mut status = StatusCode::OK;
     let mut message = message;
     if propose {
-        match parse(&form, state.today()) {
+        match parse(&form, today) {
             Ok((site, week, out, replan)) => match uc::propose(state, &ctx, site, week, &out, replan).await {
                 Ok(p) => {
                     rows = p.rows.iter().map(|(_, n, r, a, b)| Row { name: n.clone(), required: *r, now: *a, proposed: *b }).collect();
@@ -123,7 +124,7 @@ async fn page(state: &AppState, staff: &Staff, form: OptimizerForm, propose: boo
                         })
                         .collect();
                     // The optimizer speaks in ids; people read names.
-                    let rooms = state.store.rooms(ctx.org()).await?;
+                    let rooms = openiop_app::programs::rooms(state, &ctx).await?;
                     let mut names: Vec<(String, String)> = vec![(p.site.id.to_string(), p.site.name.clone())];
                     names.extend(users.iter().map(|u| (u.id.to_string(), u.name.clone())));
                     names.extend(rooms.iter().map(|r| (r.id.to_string(), r.name.clone())));
@@ -192,7 +193,7 @@ pub async fn propose(State(state): State<AppState>, staff: Staff, Form(f): Form<
 
 pub async fn accept(State(state): State<AppState>, staff: Staff, Form(f): Form<OptimizerForm>) -> PageResult<Response> {
     staff.check_csrf(&f.csrf)?;
-    let (site, week, out, replan) = parse(&f, state.today())?;
+    let (site, week, out, replan) = parse(&f, openiop_app::programs::today(&state, &staff.ctx()).await?)?;
     match uc::accept(&state, &staff.ctx(), site, week, &out, replan).await {
         Ok((created, replaced)) => {
             page(&state, &staff, f, false, Some(format!("Accepted: {created} session(s) created, {replaced} replaced for {week}."))).await

@@ -6,12 +6,12 @@ use super::{Layout, render};
 use crate::error::{PageError, PageResult};
 use crate::session::Staff;
 use crate::state::AppState;
-use crate::usecases::patients::{self as uc, Chart, DischargeSummary};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
+use openiop_app::patients::{self as uc, Chart, DischargeSummary};
 use openiop_domain::auth::{Action, role_allows};
 use openiop_domain::patients::*;
 use openiop_domain::programs::{LevelOfCare, Program, Track};
@@ -19,10 +19,6 @@ use openiop_domain::users::User;
 use openiop_domain::{DomainError, FieldError};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-
-fn today() -> NaiveDate {
-    today_utc()
-}
 
 fn not_found<T: std::str::FromStr>(s: &str, what: &'static str) -> Result<T, PageError> {
     s.parse().map_err(|_| PageError(DomainError::NotFound(what)))
@@ -269,11 +265,11 @@ fn patient_fields(form: &str) -> Vec<Field> {
 }
 
 async fn site_options(state: &AppState, staff: &Staff) -> PageResult<Vec<(String, String)>> {
-    Ok(crate::api::sites::visible_sites(state, &staff.ctx()).await?.into_iter().map(|s| (s.id.to_string(), s.name)).collect())
+    Ok(openiop_app::sites::visible_sites(state, &staff.ctx()).await?.into_iter().map(|s| (s.id.to_string(), s.name)).collect())
 }
 
 async fn visible_programs(state: &AppState, staff: &Staff) -> PageResult<Vec<Program>> {
-    Ok(crate::usecases::programs::visible_programs(state, &staff.ctx()).await?)
+    Ok(openiop_app::programs::visible_programs(state, &staff.ctx()).await?)
 }
 
 fn clinicians(users: &[User]) -> Vec<(String, String)> {
@@ -288,7 +284,14 @@ fn clinicians(users: &[User]) -> Vec<(String, String)> {
 }
 
 /// The admission fields, shared by the referral's "Accept and admit" and the chart's "Admit".
-fn admission_fields(form: &str, programs: &[Program], tracks: &[Track], users: &[User], default_program: Option<String>) -> Vec<Field> {
+fn admission_fields(
+    form: &str,
+    programs: &[Program],
+    tracks: &[Track],
+    users: &[User],
+    default_program: Option<String>,
+    today: NaiveDate,
+) -> Vec<Field> {
     let program_opts: Vec<(String, String)> = programs.iter().map(|p| (p.id.to_string(), p.name.clone())).collect();
     let mut track_opts = vec![(String::new(), "— none yet —".to_string())];
     for t in tracks {
@@ -300,7 +303,7 @@ fn admission_fields(form: &str, programs: &[Program], tracks: &[Track], users: &
     vec![
         Field::new(form, "program_id", "Program", "select").options(program_opts).value(first).required(),
         Field::new(form, "track_id", "Track", "select").options(track_opts).wide(),
-        Field::new(form, "admitted_on", "Admission date", "date").value(today().to_string()).required(),
+        Field::new(form, "admitted_on", "Admission date", "date").value(today.to_string()).required(),
         Field::new(form, "primary_clinician_id", "Primary clinician", "select").options(clinicians(users)),
         Field::new(form, "level_edition", "", "hidden").value("ASAM3"),
         Field::new(form, "level_code", "Level of care delivered", "select").options(level_options(None)).value("2.1").wide(),
@@ -396,7 +399,7 @@ pub async fn register(State(state): State<AppState>, staff: Staff, Form(post): F
     staff.check_csrf(&post.csrf)?;
     let ctx = staff.ctx();
     let result = match post.site_id.parse() {
-        Ok(site) => uc::register(&state, &ctx, site, &post.form, post.allow_duplicate, today()).await,
+        Ok(site) => uc::register(&state, &ctx, site, &post.form, post.allow_duplicate).await,
         Err(_) => Err(DomainError::field("site_id", "required", "choose a site")),
     };
     match result {
@@ -440,7 +443,7 @@ async fn referrals_page(state: &AppState, staff: &Staff, failure: Option<&Failur
     let ctx = staff.ctx();
     let list = uc::referrals(state, &ctx).await?;
     let programs = visible_programs(state, staff).await?;
-    let all_programs = state.store.programs(ctx.org()).await?;
+    let all_programs = openiop_app::programs::catalog(state, &ctx).await?.programs;
     let mut rows: Vec<ReferralRow> = list
         .into_iter()
         .map(|r| ReferralRow {
@@ -495,7 +498,7 @@ pub struct ReferralPost {
 
 pub async fn create_referral(State(state): State<AppState>, staff: Staff, Form(post): Form<ReferralPost>) -> PageResult<Response> {
     staff.check_csrf(&post.csrf)?;
-    match uc::create_referral(&state, &staff.ctx(), &post.form, today()).await {
+    match uc::create_referral(&state, &staff.ctx(), &post.form).await {
         Ok(r) => Ok(Redirect::to(&format!("/referrals/{}", r.id)).into_response()),
         Err(e) => match Failure::from("ref", &post.form, &e) {
             Some(f) => referrals_page(&state, &staff, Some(&f)).await,
@@ -520,8 +523,9 @@ struct ReferralPage {
 async fn referral_page(state: &AppState, staff: &Staff, id: ReferralId, failure: Option<&Failure>) -> PageResult<Response> {
     let ctx = staff.ctx();
     let r = uc::referral(state, &ctx, id).await?;
-    let all_programs = state.store.programs(ctx.org()).await?;
-    let site = state.store.site(ctx.org(), r.site_id).await?.name;
+    let catalog = openiop_app::programs::catalog(state, &ctx).await?;
+    let all_programs = &catalog.programs;
+    let site = openiop_app::sites::site(state, &ctx, r.site_id).await?.name;
     let open = matches!(r.status, ReferralStatus::New | ReferralStatus::Screening | ReferralStatus::Waitlisted);
     let status_form = open.then(|| {
         let choices: Vec<(String, String)> = [ReferralStatus::Screening, ReferralStatus::Waitlisted, ReferralStatus::Declined]
@@ -543,9 +547,8 @@ async fn referral_page(state: &AppState, staff: &Staff, id: ReferralId, failure:
     });
     let accept_form = if open && staff.actor.can(Action::WriteClinicalRecord) {
         let programs = visible_programs(state, staff).await?;
-        let tracks = state.store.tracks(ctx.org(), None).await?;
-        let users = state.store.users(ctx.org()).await?;
-        let fields = admission_fields("accept", &programs, &tracks, &users, r.program_id.map(|p| p.to_string()));
+        let today = openiop_app::programs::today(state, &ctx).await?;
+        let fields = admission_fields("accept", &programs, &catalog.tracks, &catalog.users, r.program_id.map(|p| p.to_string()), today);
         Some(
             FormView::new("accept", format!("/referrals/{id}/accept"), "Accept and admit", "Accept and admit", fields)
                 .intro("Registers the patient from the referral's details and opens the episode of care.")
@@ -557,7 +560,7 @@ async fn referral_page(state: &AppState, staff: &Staff, id: ReferralId, failure:
     let page = ReferralPage {
         layout: Layout::staff(staff, &format!("Referral: {}", r.patient.display_name()), "/referrals"),
         site,
-        program: program_name(&all_programs, r.program_id),
+        program: program_name(all_programs, r.program_id),
         availability: r.patient.availability.iter().map(|w| w.to_string()).collect(),
         patient_link: r.patient_id.map(|p| format!("/patients/{p}")),
         status_form,
@@ -614,7 +617,7 @@ pub async fn accept_referral(
 ) -> PageResult<Response> {
     staff.check_csrf(&post.csrf)?;
     let id: ReferralId = not_found(&id, "referral")?;
-    match uc::accept_referral(&state, &staff.ctx(), id, &post.form, today()).await {
+    match uc::accept_referral(&state, &staff.ctx(), id, &post.form).await {
         Ok((p, _)) => Ok(Redirect::to(&format!("/patients/{}", p.id)).into_response()),
         Err(e) => match Failure::from("accept", &post.form, &e) {
             Some(f) => referral_page(&state, &staff, id, Some(&f)).await,
@@ -706,11 +709,9 @@ fn focus(c: &Chart) -> Option<&Episode> {
 
 async fn chart_page(state: &AppState, staff: &Staff, id: PatientId, failure: Option<&Failure>) -> PageResult<Response> {
     let ctx = staff.ctx();
-    let today = today();
-    let c = uc::chart(state, &ctx, id, today).await?;
-    let all_programs = state.store.programs(ctx.org()).await?;
-    let tracks = state.store.tracks(ctx.org(), None).await?;
-    let users = state.store.users(ctx.org()).await?;
+    let c = uc::chart(state, &ctx, id).await?;
+    let today = c.today;
+    let openiop_app::programs::Catalog { programs: all_programs, tracks, users } = openiop_app::programs::catalog(state, &ctx).await?;
     let user_name = |u: Option<openiop_domain::ids::UserId>| {
         u.and_then(|u| users.iter().find(|x| x.id == u)).map(|x| x.name.clone()).unwrap_or_else(|| "—".into())
     };
@@ -746,7 +747,7 @@ async fn chart_page(state: &AppState, staff: &Staff, id: PatientId, failure: Opt
                 format!("/patients/{pid}/admit"),
                 "Admit",
                 "Admit",
-                admission_fields("admit", &programs, &tracks, &users, None),
+                admission_fields("admit", &programs, &tracks, &users, None, today),
             )
             .intro("Opens a new episode of care.")
             .details()
@@ -999,7 +1000,7 @@ async fn chart_page(state: &AppState, staff: &Staff, id: PatientId, failure: Opt
     let (mut this_week, mut review, mut review_overdue, mut risk_flags) = (None, None, false, Vec::new());
     if c.clinical {
         care_links.push((format!("/patients/{pid}/outcomes"), "Measures and outcomes".into()));
-        for f in state.store.risk_flags(ctx.org(), pid).await?.into_iter().filter(|f| f.cleared_at.is_none()) {
+        for f in openiop_app::measurement::open_risk_flags(state, &ctx, pid).await? {
             risk_flags.push((
                 format!("/risk-flags/{}/assess", f.id),
                 format!("{} raised on {}", f.code.replace('_', " "), f.raised_at.date_naive()),
@@ -1008,13 +1009,13 @@ async fn chart_page(state: &AppState, staff: &Staff, id: PatientId, failure: Opt
     }
     if let Some(e) = open {
         let week = openiop_domain::schedule::Week::of(today);
-        this_week = crate::usecases::schedule::episode_week(state, &ctx, e.id, week).await.ok();
+        this_week = openiop_app::schedule::episode_week(state, &ctx, e.id, week).await.ok();
         care_links.push((format!("/episodes/{}/make-ups?week={week}", e.id), "Hours this week and make-ups".into()));
         care_links.push((format!("/schedule?patient={pid}&week={week}"), "This patient's week".into()));
         if c.clinical {
             care_links.push((format!("/episodes/{}/plan", e.id), "Treatment plan".into()));
             care_links.push((format!("/episodes/{}/safety-plan", e.id), "Safety plan".into()));
-            if let Ok(r) = crate::usecases::documentation::plan_review(state, &ctx, e, today).await {
+            if let Ok(r) = openiop_app::documentation::plan_review(state, &ctx, e).await {
                 review_overdue = r.overdue;
                 review = Some(format!("{} ({})", r.due_on, r.reason));
             }
@@ -1075,7 +1076,7 @@ async fn after<T: Serialize>(
 
 /// The patient of an episode, once a use case has checked the caller may act on it.
 async fn patient_of(state: &AppState, staff: &Staff, episode: EpisodeId) -> PageResult<PatientId> {
-    Ok(state.store.episode(staff.actor.organization_id, episode).await?.patient_id)
+    Ok(uc::patient_of_episode(state, &staff.ctx(), episode).await?)
 }
 
 /// Errors that mean "not yours to see" propagate before the chart is re-shown.
@@ -1091,7 +1092,7 @@ pub async fn admit(
 ) -> PageResult<Response> {
     staff.check_csrf(&post.csrf)?;
     let pid: PatientId = not_found(&id, "patient")?;
-    let r = uc::admit(&state, &staff.ctx(), pid, &post.form, today()).await.map(|_| ());
+    let r = uc::admit(&state, &staff.ctx(), pid, &post.form).await.map(|_| ());
     after(&state, &staff, pid, "admit", &post.form, r).await
 }
 
@@ -1228,7 +1229,7 @@ pub async fn discharge(
 ) -> PageResult<Response> {
     staff.check_csrf(&post.csrf)?;
     let eid: EpisodeId = not_found(&id, "episode")?;
-    let r = uc::discharge(&state, &staff.ctx(), eid, &post.form, today()).await.map(|_| ());
+    let r = uc::discharge(&state, &staff.ctx(), eid, &post.form).await.map(|_| ());
     episode_action(&state, &staff, eid, "discharge", &post.form, r).await
 }
 
@@ -1288,7 +1289,7 @@ pub async fn add_consent(
 ) -> PageResult<Response> {
     staff.check_csrf(&post.csrf)?;
     let pid: PatientId = not_found(&id, "patient")?;
-    let r = uc::add_consent(&state, &staff.ctx(), pid, &post.form, today()).await.map(|_| ());
+    let r = uc::add_consent(&state, &staff.ctx(), pid, &post.form).await.map(|_| ());
     after(&state, &staff, pid, "consent", &post.form, r).await
 }
 
@@ -1314,15 +1315,15 @@ pub async fn revoke_consent(
     let ctx = staff.ctx();
     let r = if post.revoked_by.trim().is_empty() {
         // Revocation must be in writing (42 CFR §2.31): record who revoked.
-        uc::patient_for(&state, &ctx, pid, Action::ViewPatientDemographics).await?;
+        uc::consents(&state, &ctx, pid).await?;
         Err(DomainError::field("revoked_by", "required", "say who revoked the consent in writing"))
     } else {
-        uc::revoke_consent(&state, &ctx, pid, cid, post.revoked_by.trim(), post.note.trim(), today()).await
+        uc::revoke_consent(&state, &ctx, pid, cid, post.revoked_by.trim(), post.note.trim()).await
     };
     // The failed form is the revoke form of this consent's row.
     let form = match &r {
         Err(_) => {
-            let consents = state.store.consents(ctx.org(), pid).await?;
+            let consents = uc::consents(&state, &ctx, pid).await?;
             consents.iter().position(|c| c.id == cid).map(|i| format!("revoke-{}", i + 1)).unwrap_or_else(|| "revoke".into())
         }
         Ok(()) => String::new(),
@@ -1439,7 +1440,7 @@ pub fn summary_pdf(s: &DischargeSummary) -> Vec<u8> {
     let v = summary_view(s);
     let mut doc = Document::new();
     doc.title(&v.title);
-    doc.small(&format!("{} · printed {}", s.organization, today()));
+    doc.small(&format!("{} · printed {}", s.organization, s.printed_on));
     doc.heading("Patient and episode");
     for (k, val) in &v.patient {
         doc.field(k, val);

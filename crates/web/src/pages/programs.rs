@@ -6,20 +6,16 @@ use super::{FormErrors, Layout, render};
 use crate::error::{PageError, PageResult};
 use crate::session::Staff;
 use crate::state::AppState;
-use crate::usecases::programs as uc;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use openiop_app::programs as uc;
 use openiop_domain::DomainError;
 use openiop_domain::ids::{ProgramId, UserId};
 use openiop_domain::programs::*;
 use openiop_domain::tenancy::Site;
 use serde::Deserialize;
-
-fn today() -> chrono::NaiveDate {
-    chrono::Utc::now().date_naive()
-}
 
 fn not_found<T: std::str::FromStr>(s: &str, what: &'static str) -> Result<T, PageError> {
     s.parse().map_err(|_| PageError(DomainError::NotFound(what)))
@@ -33,7 +29,7 @@ struct ProfilePage {
 }
 
 pub async fn public_profile(State(state): State<AppState>, Path(slug): Path<String>) -> PageResult<Response> {
-    let p = uc::public_profile(&state, &slug, today()).await?;
+    let p = uc::public_profile(&state, &slug).await?;
     render(&ProfilePage { layout: Layout::public(&p.name.clone()), p })
 }
 
@@ -46,7 +42,7 @@ struct DirectoryPage {
 }
 
 pub async fn directory(State(state): State<AppState>, Path(org): Path<String>) -> PageResult<Response> {
-    let (organization, programs) = uc::directory(&state, &org, today()).await?;
+    let (organization, programs) = uc::directory(&state, &org).await?;
     render(&DirectoryPage { layout: Layout::public(&format!("{organization}: programs")), organization, programs })
 }
 
@@ -74,7 +70,7 @@ impl ProgramsPage {
 async fn programs_page(state: &AppState, staff: &Staff, form: ProgramForm, errors: FormErrors) -> PageResult<Response> {
     let ctx = staff.ctx();
     let programs = uc::visible_programs(state, &ctx).await?;
-    let sites = crate::api::sites::visible_sites(state, &ctx).await?;
+    let sites = openiop_app::sites::visible_sites(state, &ctx).await?;
     let status = if errors.any() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let mut res = render(&ProgramsPage {
         layout: Layout::staff(staff, "Programs", "/admin/programs"),
@@ -176,7 +172,7 @@ async fn program_page(state: &AppState, staff: &Staff, id: ProgramId, error: Opt
     let ctx = staff.ctx();
     let program = uc::program(state, &ctx, id).await?;
     let program_for_form = program.clone();
-    let site = state.store.site(ctx.org(), program.site_id).await?;
+    let site = openiop_app::sites::site(state, &ctx, program.site_id).await?;
     let tracks = uc::tracks(state, &ctx, id).await?;
     let services = uc::service_types(state, &ctx).await?;
     let rooms: Vec<Room> = uc::rooms(state, &ctx).await?.into_iter().filter(|r| r.site_id == program.site_id).collect();
@@ -311,8 +307,8 @@ pub async fn add_template(
 ) -> PageResult<Response> {
     staff.check_csrf(&f.csrf)?;
     let tid: TrackId = not_found(&id, "track")?;
-    let track = state.store.track(staff.actor.organization_id, tid).await?;
-    match uc::add_template_session(&state, &staff.ctx(), tid, &f.form, today()).await {
+    let track = uc::track(&state, &staff.ctx(), tid).await?;
+    match uc::add_template_session(&state, &staff.ctx(), tid, &f.form).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/programs/{}#track-{tid}", track.program_id)).into_response()),
         Err(e) => match explain(&e) {
             Some(msg) => program_page(&state, &staff, track.program_id, Some(msg)).await,
@@ -329,7 +325,7 @@ pub async fn remove_template(
 ) -> PageResult<Response> {
     staff.check_csrf(&f.csrf)?;
     let tid: TrackId = not_found(&tid, "track")?;
-    let track = state.store.track(staff.actor.organization_id, tid).await?;
+    let track = uc::track(&state, &staff.ctx(), tid).await?;
     uc::remove_template_session(&state, &staff.ctx(), tid, not_found(&sid, "template session")?).await?;
     Ok(Redirect::to(&format!("/admin/programs/{}", track.program_id)).into_response())
 }
@@ -357,18 +353,10 @@ struct StaffPage {
 async fn staff_page(state: &AppState, staff: &Staff, error: Option<String>) -> PageResult<Response> {
     let ctx = staff.ctx();
     let people = uc::staff(state, &ctx).await?;
-    let users = state.store.users(ctx.org()).await?;
+    let users = uc::staff_accounts(state, &ctx).await?;
     let can_manage = staff.actor.can(openiop_domain::auth::Action::ManagePrograms);
-    let today = today();
     let expiring = if can_manage {
-        uc::expiring_credentials(state, &ctx, today, 90)
-            .await?
-            .into_iter()
-            .map(|(n, c)| {
-                let days = (c.expires_on - today).num_days();
-                (n, c, days)
-            })
-            .collect()
+        uc::expiring_credentials(state, &ctx, 90).await?.into_iter().map(|e| (e.holder, e.credential, e.days_left)).collect()
     } else {
         Vec::new()
     };
@@ -480,7 +468,7 @@ async fn sites_page(state: &AppState, staff: &Staff, error: Option<String>) -> P
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let mut res = render(&SitesPage {
         layout: Layout::staff(staff, "Sites and rooms", "/admin/sites"),
-        sites: crate::api::sites::visible_sites(state, &ctx).await?,
+        sites: openiop_app::sites::visible_sites(state, &ctx).await?,
         rooms: uc::rooms(state, &ctx).await?,
         can_manage: staff.actor.can(openiop_domain::auth::Action::ManagePrograms),
         error,
@@ -498,12 +486,12 @@ pub struct SitePost {
     #[serde(default)]
     csrf: String,
     #[serde(flatten)]
-    site: crate::api::sites::NewSiteBody,
+    site: openiop_domain::tenancy::SiteForm,
 }
 
 pub async fn create_site(State(state): State<AppState>, staff: Staff, Form(f): Form<SitePost>) -> PageResult<Response> {
     staff.check_csrf(&f.csrf)?;
-    match crate::api::sites::add_site(&state, &staff.ctx(), &f.site).await {
+    match openiop_app::sites::add_site(&state, &staff.ctx(), &f.site).await {
         Ok(_) => Ok(Redirect::to("/admin/sites").into_response()),
         Err(e) => match explain(&e) {
             Some(msg) => sites_page(&state, &staff, Some(msg)).await,

@@ -5,7 +5,6 @@ use super::{Layout, render};
 use crate::error::{PageError, PageResult};
 use crate::session::Staff;
 use crate::state::AppState;
-use crate::usecases::schedule as uc;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -13,6 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Duration, NaiveDate};
 use chrono_tz::Tz;
+use openiop_app::schedule as uc;
 use openiop_domain::DomainError;
 use openiop_domain::auth::Action;
 use openiop_domain::patients::{EpisodeId, PatientId};
@@ -49,11 +49,11 @@ struct Lookup {
 
 impl Lookup {
     async fn load(state: &AppState, staff: &Staff, tz: Tz) -> PageResult<Self> {
-        let org = staff.actor.organization_id;
+        let ctx = staff.ctx();
         Ok(Self {
-            services: state.store.service_types(org).await?,
-            rooms: state.store.rooms(org).await?,
-            users: state.store.users(org).await?,
+            services: openiop_app::programs::service_types(state, &ctx).await?,
+            rooms: openiop_app::programs::rooms(state, &ctx).await?,
+            users: openiop_app::programs::staff_accounts(state, &ctx).await?,
             tz,
         })
     }
@@ -135,14 +135,13 @@ fn opt<T: std::str::FromStr>(s: &str) -> Option<T> {
 
 async fn calendar_page(state: &AppState, staff: &Staff, q: &CalendarQuery, message: Option<String>) -> PageResult<Response> {
     let ctx = staff.ctx();
-    let org = ctx.org();
-    let today = state.today();
-    let week = if q.week.trim().is_empty() { Week::of(today) } else { Week::parse(&q.week)? };
+    let week = if q.week.trim().is_empty() { Week::of(openiop_app::programs::today(state, &ctx).await?) } else { Week::parse(&q.week)? };
     let patient: Option<PatientId> = opt(&q.patient);
-    if let Some(p) = patient {
-        // A patient's week: only for those who may see that patient (out of scope: 404).
-        crate::usecases::patients::patient_for(state, &ctx, p, Action::ViewPatientDemographics).await?;
-    }
+    // A patient's week: only for those who may see that patient (out of scope: 404).
+    let patient_name = match patient {
+        Some(p) => Some(openiop_app::patients::summary(state, &ctx, p).await?.name),
+        None => None,
+    };
     let filter = SessionFilter {
         track: opt(&q.track),
         program: opt(&q.program),
@@ -151,7 +150,7 @@ async fn calendar_page(state: &AppState, staff: &Staff, q: &CalendarQuery, messa
         patient,
         ..Default::default()
     };
-    let sites = crate::api::sites::visible_sites(state, &ctx).await?;
+    let sites = openiop_app::sites::visible_sites(state, &ctx).await?;
     let tz = sites.first().map(|s| s.time_zone.0).unwrap_or(chrono_tz::America::New_York);
     let (from, to) = week.bounds(tz);
     let sessions = uc::calendar(state, &ctx, &filter, from, to).await?;
@@ -166,8 +165,8 @@ async fn calendar_page(state: &AppState, staff: &Staff, q: &CalendarQuery, messa
             sessions: sessions.iter().filter(|s| s.local_date == date).map(|s| look.row(s)).collect(),
         })
         .collect();
-    let programs = crate::usecases::programs::visible_programs(state, &ctx).await?;
-    let all_tracks = state.store.tracks(org, None).await?;
+    let programs = openiop_app::programs::visible_programs(state, &ctx).await?;
+    let all_tracks = openiop_app::programs::visible_tracks(state, &ctx).await?;
     let tracks: Vec<(Track, String)> =
         all_tracks.into_iter().filter_map(|t| programs.iter().find(|p| p.id == t.program_id).map(|p| (t, p.name.clone()))).collect();
     let mut title = "Schedule".to_string();
@@ -179,9 +178,8 @@ async fn calendar_page(state: &AppState, staff: &Staff, q: &CalendarQuery, messa
         title = format!("Schedule: {}", u.name);
     } else if let Some(r) = filter.room.and_then(|id| look.rooms.iter().find(|r| r.id == id)) {
         title = format!("Schedule: {}", r.name);
-    } else if let Some(p) = patient {
-        let names = state.store.patient_summaries(org, &[p]).await?;
-        title = format!("Schedule: {}", names.first().map(|n| n.name.clone()).unwrap_or_default());
+    } else if let Some(name) = &patient_name {
+        title = format!("Schedule: {name}");
     }
     let query = [("track", &q.track), ("program", &q.program), ("leader", &q.leader), ("room", &q.room), ("patient", &q.patient)]
         .iter()
@@ -199,7 +197,7 @@ async fn calendar_page(state: &AppState, staff: &Staff, q: &CalendarQuery, messa
         tracks,
         can_schedule: staff.actor.can(Action::ManageIntake) || staff.actor.can(Action::WriteClinicalRecord),
         programs,
-        clinicians: state.store.staff_profiles(org).await?.into_iter().map(|s| (s.user_id.to_string(), s.name)).collect(),
+        clinicians: openiop_app::programs::staff(state, &ctx).await?.into_iter().map(|s| (s.user_id.to_string(), s.name)).collect(),
         rooms: look.rooms.iter().filter(|r| sites.iter().any(|s| s.id == r.site_id)).map(|r| (r.id.to_string(), r.name.clone())).collect(),
         q: CalendarQuery {
             week: q.week.clone(),
@@ -292,12 +290,10 @@ async fn session_page(
     saved: Option<String>,
 ) -> PageResult<Response> {
     let ctx = staff.ctx();
-    let s = uc::session_for(state, &ctx, id, Action::ViewPatientDemographics).await?;
-    let site = state.store.site(ctx.org(), s.site_id).await?;
-    let look = Lookup::load(state, staff, site.time_zone.0).await?;
-    let names = state.store.patient_summaries(ctx.org(), &s.participants).await?;
-    let history = state.store.attendance(ctx.org(), &[s.id]).await?;
-    let current = current_attendance(&history);
+    let r = uc::roster(state, &ctx, id).await?;
+    let (s, names) = (&r.session, &r.participants);
+    let look = Lookup::load(state, staff, r.site.time_zone.0).await?;
+    let current = current_attendance(&r.attendance);
     let mut rows: Vec<ParticipantRow> = s
         .participants
         .iter()
@@ -320,18 +316,9 @@ async fn session_page(
         })
         .collect();
     rows.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut audit = openiop_domain::audit::AuditEvent::by(
-        &ctx,
-        ctx.actor.acting_role(Action::ViewPatientDemographics),
-        openiop_domain::audit::AuditAction::Read,
-        "session_roster",
-        Some(id.to_string()),
-    );
-    audit.detail = format!("patients={}", rows.len());
-    state.store.audit(audit).await?;
-    let base = state.store.video_base_url(ctx.org()).await?;
+    let base = r.video_base_url.clone();
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let row = look.row(&s);
+    let row = look.row(s);
     let mut res = render(&SessionPage {
         layout: Layout::staff(staff, &format!("{} {}", row.service, row.day), "/schedule"),
         session_id: s.id.to_string(),
@@ -433,20 +420,10 @@ struct SignInSheet {
 
 pub async fn sign_in_sheet(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> PageResult<Response> {
     let ctx = staff.ctx();
-    let s = uc::session_for(&state, &ctx, not_found(&id, "session")?, Action::ViewPatientDemographics).await?;
-    let site = state.store.site(ctx.org(), s.site_id).await?;
+    let (s, site, people) = uc::sign_in_sheet(&state, &ctx, not_found(&id, "session")?).await?;
     let look = Lookup::load(&state, &staff, site.time_zone.0).await?;
-    let mut names: Vec<(String, String)> =
-        state.store.patient_summaries(ctx.org(), &s.participants).await?.into_iter().map(|p| (p.name, p.mrn)).collect();
+    let mut names: Vec<(String, String)> = people.into_iter().map(|p| (p.name, p.mrn)).collect();
     names.sort();
-    let audit = openiop_domain::audit::AuditEvent::by(
-        &ctx,
-        ctx.actor.acting_role(Action::ViewPatientDemographics),
-        openiop_domain::audit::AuditAction::Export,
-        "sign_in_sheet",
-        Some(s.id.to_string()),
-    );
-    state.store.audit(audit).await?;
     let row = look.row(&s);
     render(&SignInSheet { layout: Layout::staff(&staff, "Sign-in sheet", "/schedule"), session: row, names })
 }
@@ -475,7 +452,8 @@ pub async fn program_hours(
     Path(id): Path<String>,
     Query(q): Query<WeekQuery>,
 ) -> PageResult<Response> {
-    let week = if q.week.trim().is_empty() { Week::of(state.today()) } else { Week::parse(&q.week)? };
+    let week =
+        if q.week.trim().is_empty() { Week::of(openiop_app::programs::today(&state, &staff.ctx()).await?) } else { Week::parse(&q.week)? };
     let pw = uc::program_week(&state, &staff.ctx(), not_found(&id, "program")?, week).await?;
     let count = |s: LedgerStatus| pw.rows.iter().filter(|r| r.2.status == s).count();
     let counts = (count(LedgerStatus::OnTrack), count(LedgerStatus::AtRisk), count(LedgerStatus::Below));
@@ -510,12 +488,11 @@ pub async fn make_ups(
 ) -> PageResult<Response> {
     let ctx = staff.ctx();
     let eid: EpisodeId = not_found(&id, "episode")?;
-    let week = if q.week.trim().is_empty() { Week::of(state.today()) } else { Week::parse(&q.week)? };
+    let week = if q.week.trim().is_empty() { Week::of(openiop_app::programs::today(&state, &ctx).await?) } else { Week::parse(&q.week)? };
     let ledger = uc::episode_week(&state, &ctx, eid, week).await?;
-    let options = uc::make_ups(&state, &ctx, eid, week).await?;
-    let e = state.store.episode(ctx.org(), eid).await?;
-    let site = state.store.site(ctx.org(), e.site_id).await?;
-    let look = Lookup::load(&state, &staff, site.time_zone.0).await?;
+    let m = uc::make_ups(&state, &ctx, eid, week).await?;
+    let (e, options) = (m.episode, m.options);
+    let look = Lookup::load(&state, &staff, m.site.time_zone.0).await?;
     render(&MakeUpsPage {
         layout: Layout::staff(&staff, "Make-up sessions", "/schedule"),
         episode_id: eid.to_string(),

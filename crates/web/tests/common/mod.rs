@@ -18,6 +18,7 @@ pub struct BrowserTest {
     pub driver: WebDriver,
     pub base: String,
     pub state: AppState,
+    pub store: std::sync::Arc<dyn openiop_domain::Store>,
     chromedriver: Child,
     _profile: openiop_store::testing::tempfile_dir::TempDir,
     _db: Option<openiop_store::testing::tempfile_dir::TempDir>,
@@ -61,6 +62,7 @@ impl BrowserTest {
         let app = Application::build(config).await.expect("app");
         let base = format!("http://{}", app.addr);
         let state = app.state.clone();
+        let store: std::sync::Arc<dyn openiop_domain::Store> = std::sync::Arc::new(app.store.clone());
         tokio::spawn(async move {
             let _ = app.run().await;
         });
@@ -97,7 +99,7 @@ impl BrowserTest {
         }
         caps.add_arg(&format!("--user-data-dir={}", profile.path().display())).expect("profile");
         let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), caps).await.expect("a Chromium session");
-        Some(Self { driver, base, state, chromedriver, _profile: profile, _db: db_guard })
+        Some(Self { driver, base, state, store, chromedriver, _profile: profile, _db: db_guard })
     }
 
     pub async fn open(&self, path: &str) {

@@ -37,13 +37,14 @@ fn stamp(t: DateTime<Utc>) -> String {
     t.format("%Y%m%dT%H%M%SZ").to_string()
 }
 
-pub fn calendar(name: &str, events: &[Event]) -> String {
+/// The calendar text; `now` is its DTSTAMP.
+pub fn calendar(name: &str, events: &[Event], now: DateTime<Utc>) -> String {
     let mut out = String::new();
     for l in ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//OpenIOP//Schedule//EN", "CALSCALE:GREGORIAN", "METHOD:PUBLISH"] {
         fold(l, &mut out);
     }
     fold(&format!("X-WR-CALNAME:{}", text(name)), &mut out);
-    let now = stamp(Utc::now());
+    let now = stamp(now);
     for e in events {
         fold("BEGIN:VEVENT", &mut out);
         fold(&format!("UID:{}", e.uid), &mut out);
@@ -70,16 +71,17 @@ mod tests {
 
     #[test]
     fn long_lines_fold_and_text_is_escaped() {
+        let t = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 16, 23, 0, 0).single().expect("time");
         let e = Event {
             uid: "x@openiop".into(),
-            start: Utc::now(),
-            end: Utc::now(),
+            start: t,
+            end: t + chrono::Duration::hours(3),
             summary: "Group therapy; relapse prevention, part 2".into(),
             location: "Room A".repeat(20),
             description: "line one\nline two".into(),
             cancelled: false,
         };
-        let c = calendar("Lena's sessions", &[e]);
+        let c = calendar("Lena's sessions", &[e], t);
         assert!(c.contains("SUMMARY:Group therapy\\; relapse prevention\\, part 2\r\n"));
         assert!(c.contains("DESCRIPTION:line one\\nline two\r\n"));
         assert!(c.lines().all(|l| l.len() <= 75));

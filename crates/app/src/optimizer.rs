@@ -2,7 +2,7 @@
 //! site and a week, propose a schedule beside the current one with each patient's hours and the
 //! optimizer's explanations, and accept it through the normal validated path in one transaction.
 //! Re-planning keeps as much of the current week as possible.
-use crate::state::AppState;
+use crate::{App, Work};
 use chrono::{Datelike, Duration, NaiveTime, Weekday};
 use openiop_domain::audit::{AuditAction, AuditEvent};
 use openiop_domain::auth::{Action, Ctx};
@@ -108,39 +108,37 @@ struct Live {
     capacity_of: BTreeMap<String, u32>,
 }
 
-async fn live(state: &AppState, ctx: &Ctx, site_id: SiteId, week: Week, out: &[Unavailable]) -> Result<Live> {
+async fn live(w: &Work<'_>, ctx: &Ctx, site_id: SiteId, week: Week, out: &[Unavailable]) -> Result<Live> {
     ctx.authorize(Action::ManagePrograms, Some(site_id), None, "site")?;
     let org = ctx.org();
-    let site = state.store.site(org, site_id).await?;
+    let site = w.db().site(org, site_id).await?;
     let tz = site.time_zone.0;
     let monday = week.monday();
-    let services = state.store.service_types(org).await?;
-    let rooms: Vec<_> = state.store.rooms(org).await?.into_iter().filter(|r| r.site_id == site_id).collect();
-    let staff = state.store.staff_profiles(org).await?;
-    let users = state.store.users(org).await?;
-    let programs = state.store.programs(org).await?;
+    let services = w.db().service_types(org).await?;
+    let rooms: Vec<_> = w.db().rooms(org).await?.into_iter().filter(|r| r.site_id == site_id).collect();
+    let staff = w.db().staff_profiles(org).await?;
+    let users = w.db().users(org).await?;
+    let programs = w.db().programs(org).await?;
     let site_programs: Vec<_> = programs.iter().filter(|p| p.site_id == site_id).map(|p| p.id).collect();
-    let episodes: Vec<_> = state
-        .store
+    let episodes: Vec<_> = w
+        .db()
         .open_episodes(org, Some(&site_programs))
         .await?
         .into_iter()
         .filter(|e| e.status != EpisodeStatus::OnHold && e.admitted_on <= monday + Duration::days(6))
         .collect();
     let patient_ids: Vec<PatientId> = episodes.iter().map(|e| e.patient_id).collect();
-    let patients = state.store.patients_with_consents(org, &patient_ids).await?;
+    let patients = w.db().patients_with_consents(org, &patient_ids).await?;
     let (from, to) = week.bounds(tz);
-    let current: Vec<Session> = state
-        .store
+    let current: Vec<Session> = w
+        .db()
         .sessions_between(org, from, to, &SessionFilter { site: Some(site_id), ..Default::default() })
         .await?
         .into_iter()
         .filter(|s| s.is_live())
         .collect();
-    let recent = state
-        .store
-        .sessions_between(org, from - Duration::days(21), from, &SessionFilter { site: Some(site_id), ..Default::default() })
-        .await?;
+    let recent =
+        w.db().sessions_between(org, from - Duration::days(21), from, &SessionFilter { site: Some(site_id), ..Default::default() }).await?;
     let med = services.iter().find(|s| s.code == "medication_management").map(|s| s.id);
 
     let clinicians: Vec<m::Clinician> = staff
@@ -297,8 +295,19 @@ fn same(a: &m::Session, b: &m::Session) -> bool {
 
 /// Proposes a week for a site. With `replan`, the current week is the starting point and every
 /// change costs (stability), so only what a change forces moves.
-pub async fn propose(state: &AppState, ctx: &Ctx, site_id: SiteId, week: Week, out: &[Unavailable], replan: bool) -> Result<Proposal> {
-    let l = live(state, ctx, site_id, week, out).await?;
+pub async fn propose(app: &App, ctx: &Ctx, site_id: SiteId, week: Week, out: &[Unavailable], replan: bool) -> Result<Proposal> {
+    reading!(app, |w| propose_in(&w, ctx, site_id, week, out, replan).await)
+}
+
+pub(crate) async fn propose_in(
+    w: &Work<'_>,
+    ctx: &Ctx,
+    site_id: SiteId,
+    week: Week,
+    out: &[Unavailable],
+    replan: bool,
+) -> Result<Proposal> {
+    let l = live(w, ctx, site_id, week, out).await?;
     let current = as_solution(&l);
     let opts = SolveOptions {
         time_limit: std::time::Duration::from_secs(20),
@@ -391,24 +400,28 @@ pub async fn propose(state: &AppState, ctx: &Ctx, site_id: SiteId, week: Week, o
     })
 }
 
-/// Accepts a proposal: the same deterministic solve, then every new session goes through the
-/// scheduling rules and the whole change is written in one transaction (or nothing is).
-pub async fn accept(state: &AppState, ctx: &Ctx, site_id: SiteId, week: Week, out: &[Unavailable], replan: bool) -> Result<(usize, usize)> {
-    let p = propose(state, ctx, site_id, week, out, replan).await?;
-    let (from, to) = week.bounds(p.site.time_zone.0);
-    let existing =
-        state.store.sessions_between(ctx.org(), from - Duration::days(1), to + Duration::days(1), &SessionFilter::default()).await?;
-    let remaining: Vec<Session> = existing.into_iter().filter(|s| !p.replaced.contains(&s.id)).collect();
-    let mut batch = remaining.clone();
-    for s in &p.new_sessions {
-        crate::usecases::schedule::check_new(state, ctx, s, &batch).await?;
-        batch.push(s.clone());
-    }
-    let ev = AuditEvent::by(ctx, ctx.actor.acting_role(Action::ManagePrograms), AuditAction::Create, "session", None).detail(&format!(
-        "optimizer week={week} created={} replaced={}",
-        p.new_sessions.len(),
-        p.replaced.len()
-    ));
-    let n = state.store.replace_sessions(ctx.org(), &p.replaced, "Re-planned by the optimizer", &p.new_sessions, ev).await?;
-    Ok((n, p.replaced.len()))
+/// Accepts a proposal: the same deterministic solve (outside the write, so the database is not
+/// held while it searches), then every new session goes through the scheduling rules against
+/// the week as it stands and the whole change is written in one unit of work (or nothing is): a
+/// session replaced meanwhile refuses the proposal.
+pub async fn accept(app: &App, ctx: &Ctx, site_id: SiteId, week: Week, out: &[Unavailable], replan: bool) -> Result<(usize, usize)> {
+    let p = propose(app, ctx, site_id, week, out, replan).await?;
+    writing!(app, |w| {
+        let (from, to) = week.bounds(p.site.time_zone.0);
+        let existing =
+            w.db().sessions_between(ctx.org(), from - Duration::days(1), to + Duration::days(1), &SessionFilter::default()).await?;
+        let remaining: Vec<Session> = existing.into_iter().filter(|s| !p.replaced.contains(&s.id)).collect();
+        let mut batch = remaining.clone();
+        for s in &p.new_sessions {
+            crate::schedule::check_new_in(&w, ctx, s, &batch).await?;
+            batch.push(s.clone());
+        }
+        let ev = AuditEvent::by(ctx, ctx.actor.acting_role(Action::ManagePrograms), AuditAction::Create, "session", None).detail(&format!(
+            "optimizer week={week} created={} replaced={}",
+            p.new_sessions.len(),
+            p.replaced.len()
+        ));
+        let n = w.db().replace_sessions(ctx.org(), &p.replaced, "Re-planned by the optimizer", &p.new_sessions, ev).await?;
+        Ok((n, p.replaced.len()))
+    })
 }

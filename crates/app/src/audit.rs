@@ -1,0 +1,64 @@
+//! The auditor's search of the audit log, and the check of its hash chain.
+use crate::App;
+use chrono::NaiveDate;
+use openiop_domain::audit::{AuditAction, AuditEntry, AuditEvent, ChainVerdict};
+use openiop_domain::auth::{Action, Ctx};
+use openiop_domain::error::Fields;
+use openiop_domain::store::AuditFilter;
+use openiop_domain::{DomainError, Result};
+
+/// The auditor's filters as typed (blank: any).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub user: String,
+    #[serde(default)]
+    pub patient: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    #[serde(default)]
+    pub action: String,
+}
+
+fn date(field: &str, s: &str) -> Result<Option<NaiveDate>> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map(Some).map_err(|_| DomainError::field(field, "invalid_date", "use a date like 2026-11-27"))
+}
+
+impl AuditQuery {
+    /// Parses the filters; a range that ends before it starts is refused.
+    pub fn filter(&self) -> Result<AuditFilter> {
+        let mut f = Fields::new();
+        let from = f.take("from", date("from", &self.from)).flatten();
+        let to = f.take("to", date("to", &self.to)).flatten();
+        if let (Some(a), Some(b)) = (from, to)
+            && b < a
+        {
+            f.push("to", "range_reversed", "must be on or after the start date");
+        }
+        f.finish()?;
+        let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        Ok(AuditFilter { user: opt(&self.user), patient_id: opt(&self.patient), from, to, action: opt(&self.action), limit: 200 })
+    }
+}
+
+/// Searches the log for the caller's organization; the search itself is audited.
+pub async fn search(app: &App, ctx: &Ctx, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
+    ctx.actor.require(Action::ViewAuditLog)?;
+    let filter = q.filter()?;
+    reading!(app, |w| {
+        let ev = AuditEvent::by(ctx, ctx.actor.acting_role(Action::ViewAuditLog), AuditAction::Search, "audit_log", None);
+        w.db().audit(ev).await?;
+        w.db().audit_search(ctx.org(), &filter).await
+    })
+}
+
+/// Walks the whole chain (the operator's `openiop audit verify`).
+pub async fn verify(app: &App) -> Result<ChainVerdict> {
+    app.store.audit_verify().await
+}

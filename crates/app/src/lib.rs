@@ -1,0 +1,185 @@
+//! The application's use cases: who may do what (role and scope), the clinical rule from the
+//! domain, the audit entry, and the store, in one unit of work each. The web crate's API
+//! handlers and pages both call these and do nothing else but HTTP.
+//!
+//! A use case that changes anything runs in [`App::write`]: one transaction, holding the
+//! database's write lock from its first statement, in which it reads what its rules need,
+//! checks them, writes the change and its audit entries, and commits — or, on any error, leaves
+//! nothing behind. Reads run in [`App::read`]. Denied accesses are recorded after the unit of
+//! work ends, so that the refusal is kept even though the change is not.
+#![forbid(unsafe_code)]
+
+/// Runs `body` (an async expression over the unit of work `w`) in a read unit of work.
+macro_rules! reading {
+    ($app:expr, |$w:ident| $body:expr) => {{
+        let $w = $app.read();
+        let outcome: $crate::Result<_> = async { $body }.await;
+        $w.end(outcome).await
+    }};
+}
+
+/// Runs `body` in a write unit of work: committed if it succeeds, nothing kept if it fails.
+macro_rules! writing {
+    ($app:expr, |$w:ident| $body:expr) => {{
+        let $w = $app.write().await?;
+        let outcome: $crate::Result<_> = async { $body }.await;
+        $w.end(outcome).await
+    }};
+}
+
+pub mod accounts;
+pub mod audit;
+pub mod documentation;
+pub mod measurement;
+pub mod operator;
+pub mod optimizer;
+pub mod patients;
+pub mod programs;
+pub mod schedule;
+pub mod security;
+pub mod sites;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use openiop_domain::audit::AuditEvent;
+use openiop_domain::clock::Clock;
+use openiop_domain::ids::{OrganizationId, SiteId};
+use openiop_domain::users::{LockoutPolicy, SessionPolicy};
+pub use openiop_domain::{DomainError, Result};
+use openiop_domain::{Records, Store, UnitOfWork};
+use std::sync::{Arc, Mutex};
+
+/// Settings the use cases follow (from the command line or the environment).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub session: SessionPolicy,
+    pub lockout: LockoutPolicy,
+    /// Failed sign-ins allowed from one address per window before it is throttled.
+    pub ip_failures_per_window: i64,
+    pub ip_window: chrono::Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            session: SessionPolicy::default(),
+            lockout: LockoutPolicy::default(),
+            ip_failures_per_window: 30,
+            ip_window: chrono::Duration::minutes(15),
+        }
+    }
+}
+
+/// The application: the store, the clock and the settings. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    pub settings: Arc<Settings>,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        Self { store, clock, settings: Arc::new(settings) }
+    }
+
+    /// The current instant, from the one clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn engine(&self) -> &'static str {
+        self.store.engine()
+    }
+
+    /// Statements sent so far (metrics and query-count tests).
+    pub fn query_count(&self) -> u64 {
+        self.store.query_count()
+    }
+
+    /// Whether the database answers (readiness).
+    pub async fn ping(&self) -> Result<()> {
+        self.store.ping().await
+    }
+
+    /// A read-only unit of work: each read sees the latest committed state; audit entries of
+    /// what was read are group-committed with other requests'.
+    pub fn read(&self) -> Work<'_> {
+        Work { app: self, db: Db::Pool(self.store.clone()), now: self.now(), denials: Mutex::default() }
+    }
+
+    /// A unit of work that changes data (see the crate's documentation).
+    pub async fn write(&self) -> Result<Work<'_>> {
+        let now = self.now();
+        let tx = self.store.begin(now).await?;
+        Ok(Work { app: self, db: Db::Tx(tx), now, denials: Mutex::default() })
+    }
+}
+
+enum Db {
+    Pool(Arc<dyn Store>),
+    Tx(Box<dyn UnitOfWork>),
+}
+
+/// One use case's access to the store (see [`App::read`] and [`App::write`]).
+pub struct Work<'a> {
+    app: &'a App,
+    db: Db,
+    now: DateTime<Utc>,
+    denials: Mutex<Vec<AuditEvent>>,
+}
+
+impl Work<'_> {
+    /// The store, as this unit of work sees it.
+    pub fn db(&self) -> &dyn Records {
+        match &self.db {
+            Db::Pool(s) => s.as_ref(),
+            Db::Tx(t) => t.as_ref(),
+        }
+    }
+
+    /// The instant the use case runs at (one value for all it writes).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    pub fn app(&self) -> &App {
+        self.app
+    }
+
+    /// Today at a site, in its time zone.
+    pub async fn today_at(&self, org: OrganizationId, site: SiteId) -> Result<NaiveDate> {
+        let site = self.db().site(org, site).await?;
+        Ok(openiop_domain::clock::local_date(self.now, site.time_zone.0))
+    }
+
+    /// Records a refused access; it is written when the unit of work ends, whatever its outcome.
+    pub fn deny(&self, event: AuditEvent) {
+        self.denials.lock().unwrap_or_else(|p| p.into_inner()).push(event);
+    }
+
+    /// Ends the unit of work with the use case's outcome: a success commits (and a failed commit
+    /// is the outcome), a failure rolls everything back. Refusals are recorded either way.
+    pub async fn end<T>(self, outcome: Result<T>) -> Result<T> {
+        let Work { app, db, denials, .. } = self;
+        let outcome = match (db, outcome) {
+            (Db::Tx(tx), Ok(v)) => tx.commit().await.map(|()| v),
+            (Db::Tx(tx), Err(e)) => {
+                drop(tx);
+                Err(e)
+            }
+            (Db::Pool(_), outcome) => outcome,
+        };
+        for event in denials.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            if let Err(e) = app.store.audit(event).await {
+                tracing::error!(error = %e, "a refused access could not be audited");
+                return Err(DomainError::internal("the audit log could not record a refused access"));
+            }
+        }
+        outcome
+    }
+}
