@@ -286,7 +286,7 @@ mod tests {
 
     fn chain(n: usize) -> Vec<AuditEntry> {
         let mut prev = GENESIS_HASH.to_string();
-        let t = Utc::now();
+        let t = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 17, 9, 0, 0).single().expect("time");
         (1..=n)
             .map(|i| {
                 let e = event(i);

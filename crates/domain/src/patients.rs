@@ -5,7 +5,7 @@ use crate::ids::{OrganizationId, ProgramId, SiteId, UserId};
 use crate::programs::{DeliveryMode, LevelOfCare, TrackId, WeeklyWindow, parse_date};
 use crate::tenancy::{UsState, required_text};
 use crate::{DomainError, Result};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -969,11 +969,6 @@ pub fn chart_flags(episode: Option<&Episode>, consents: &[Consent], today: Naive
         plan_review_due: episode.is_some_and(|e| e.is_open() && e.plan_review_due),
         levels_differ: episode.is_some_and(|e| e.is_open() && e.levels_differ_on(today)),
     }
-}
-
-/// The current date in UTC (callers with a site time zone should prefer the site's date).
-pub fn today_utc() -> NaiveDate {
-    Utc::now().date_naive()
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

@@ -633,7 +633,7 @@ mod tests {
             reason: "initial".into(),
             planned_discharge_on: discharge.map(d),
             author_id: UserId::new(),
-            created_at: Utc::now(),
+            created_at: d(on).and_hms_opt(11, 0, 0).expect("t").and_utc(),
             clinician: Some(Signature { by: "x".into(), user_id: None, at: d(on).and_hms_opt(12, 0, 0).expect("t").and_utc() }),
             supervisor_required: false,
             supervisor_id: None,

@@ -176,7 +176,7 @@ mod tests {
     #[test]
     fn a_session_ends_after_fifteen_idle_minutes_or_twelve_hours() {
         let p = SessionPolicy::default();
-        let t0 = Utc::now();
+        let t0 = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 17, 9, 0, 0).single().expect("time");
         let mut s = StaffSession {
             id_hash: String::new(),
             user_id: UserId::new(),

@@ -16,6 +16,9 @@ fn system(action: AuditAction, what: &str) -> AuditEvent {
 
 async fn clinic_story(engine: &str) {
     let (store, _guard) = fresh_store(engine).await;
+    // Tuesday 2026-11-17, 14:00 UTC: the store reads the time only from its clock.
+    let at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 17, 14, 0, 0).single().expect("time");
+    let store = store.with_clock(std::sync::Arc::new(openiop_domain::clock::ManualClock::at(at)));
     assert_eq!(store.engine(), engine);
 
     // A new organization opens a site in New Jersey.
@@ -56,7 +59,7 @@ async fn clinic_story(engine: &str) {
 
     // Five wrong passwords lock the account.
     let policy = LockoutPolicy { max_failures: 5, lockout: Duration::minutes(15) };
-    let now = Utc::now();
+    let now = at;
     for i in 1..=5 {
         let mut ev = system(AuditAction::LoginFailure, "staff_session");
         ev.source_ip = "10.0.0.7".into();
@@ -113,7 +116,7 @@ async fn clinic_story(engine: &str) {
     let hits = store.audit_search(org.id, &AuditFilter { user: Some("story".into()), ..Default::default() }).await.unwrap();
     assert!(hits.iter().any(|e| e.event.action == "create" && e.event.resource_type == "site"));
     assert!(hits.windows(2).all(|w| w[0].seq > w[1].seq), "newest first");
-    let today = Utc::now().date_naive();
+    let today = at.date_naive();
     let dated = AuditFilter { from: Some(today), to: Some(today), action: Some("login_failure".into()), ..Default::default() };
     assert_eq!(store.audit_search(org.id, &dated).await.unwrap().len(), 5);
     let ChainVerdict::Intact { entries } = store.audit_verify().await.unwrap() else { panic!("chain should verify") };

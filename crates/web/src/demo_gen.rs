@@ -120,7 +120,8 @@ pub async fn run(database_url: &str, a: DemoArgs) -> anyhow::Result<i32> {
         println!("{}", checksum(&store).await?);
         return Ok(0);
     }
-    let today = a.today.unwrap_or_else(|| Utc::now().date_naive());
+    // Today at the demo's sites (New Jersey), by the one clock.
+    let today = a.today.unwrap_or_else(|| crate::config::system_clock().today_in(chrono_tz::America::New_York));
     let r = generate(&store, a.seed, a.size, today, !a.quiet).await?;
     println!(
         "demo organization {} ready in {:.1} s: {} sites, {} programs, {} patients, {} episodes, {} sessions, {} attendance rows, \

@@ -153,6 +153,16 @@ impl TestApp {
         self.send(req.expect("request")).await
     }
 
+    /// Today at the test site (New Jersey), by the app's clock.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.state.clock().today_in(self.site.time_zone.0)
+    }
+
+    /// A date `days` before today at the test site, as `YYYY-MM-DD`.
+    pub fn days_ago(&self, days: i64) -> String {
+        (self.today() - chrono::Duration::days(days)).to_string()
+    }
+
     pub fn browser(&self) -> Browser<'_> {
         Browser { app: self, cookies: Vec::new() }
     }

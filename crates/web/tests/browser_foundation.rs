@@ -56,7 +56,7 @@ async fn a_therapist_enrols_mfa_signs_in_with_a_code_and_signs_out() {
         assert!(v.is_empty(), "enrolment page accessibility: {v:?}");
     }
     let secret = t.text("#totp-secret").await;
-    let step = totp::step_at(chrono::Utc::now().timestamp());
+    let step = totp::step_at(t.state.now().timestamp());
     t.fill("code", &totp::code(&secret, step).unwrap()).await;
     t.enter("code").await;
     t.expect_h1("Save your recovery codes").await;

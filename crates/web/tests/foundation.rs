@@ -111,7 +111,7 @@ async fn staff_sign_in_needs_a_second_factor_and_gets_a_new_session_id() {
         let csrf = page.input_value("csrf").unwrap();
         let wrong = b.post("/mfa/enroll", &[("code", "000000"), ("csrf", &csrf)]).await;
         assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
-        let now = chrono::Utc::now().timestamp();
+        let now = app.state.now().timestamp();
         let code = totp::code(&secret, totp::step_at(now)).unwrap();
         let done = b.post("/mfa/enroll", &[("code", &code), ("csrf", &csrf)]).await;
         assert_eq!(done.status, StatusCode::OK);

@@ -24,10 +24,6 @@ async fn ok(app: &TestApp, method: Method, path: &str, token: &str, body: Value)
     v
 }
 
-fn date(days_ago: i64) -> String {
-    (chrono::Utc::now().date_naive() - chrono::Duration::days(days_ago)).to_string()
-}
-
 struct Clinic {
     director: String,
     clinician: String,
@@ -76,7 +72,7 @@ async fn clinic(app: &TestApp, admitted_days_ago: i64) -> Clinic {
         Method::POST,
         &format!("/api/v1/patients/{patient}/episodes"),
         &clinician,
-        json!({"program_id": program, "admitted_on": date(admitted_days_ago), "primary_clinician_id": clinician_user.id.to_string(), "level_code": "2.1", "diagnoses": "F33.1"}),
+        json!({"program_id": program, "admitted_on": app.days_ago(admitted_days_ago), "primary_clinician_id": clinician_user.id.to_string(), "level_code": "2.1", "diagnoses": "F33.1"}),
     )
     .await;
     let episode = e["id"].as_str().unwrap().to_string();
@@ -128,7 +124,7 @@ async fn item9_raises_a_flag_and_a_task_and_only_an_assessment_clears_it(engine:
     assert_eq!(task["risk_flag_id"], flag.as_str());
     assert_eq!(task["assigned_to"], c.clinician_user.id.to_string(), "{engine}: the task goes to the primary clinician");
     let due = chrono::DateTime::parse_from_rfc3339(task["due_at"].as_str().unwrap()).unwrap();
-    let hours = (due.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_minutes() as f64 / 60.0;
+    let hours = (due.with_timezone(&chrono::Utc) - app.state.now()).num_minutes() as f64 / 60.0;
     assert!((3.9..=4.0).contains(&hours), "{engine}: due within the same-day window, {hours} h");
     let m = ok(&app, Method::GET, &format!("/api/v1/patients/{}/measurements", c.patient), &c.clinician, Value::Null).await;
     assert_eq!(m["risk_flags"][0]["open"], true, "the flag is on the chart");
@@ -224,7 +220,7 @@ async fn rci_status_and_plan_review(engine: &'static str) {
         Method::POST,
         &e,
         &c.clinician,
-        json!({"instrument": "phq9", "administered_on": date(40), "responses": phq9([2, 2, 2, 2, 2, 2, 2, 2, 2])}),
+        json!({"instrument": "phq9", "administered_on": app.days_ago(40), "responses": phq9([2, 2, 2, 2, 2, 2, 2, 2, 2])}),
     )
     .await;
     let r = ok(
@@ -232,7 +228,7 @@ async fn rci_status_and_plan_review(engine: &'static str) {
         Method::POST,
         &e,
         &c.clinician,
-        json!({"instrument": "phq9", "administered_on": date(5), "responses": phq9([2, 2, 2, 2, 2, 2, 2, 2, 1])}),
+        json!({"instrument": "phq9", "administered_on": app.days_ago(5), "responses": phq9([2, 2, 2, 2, 2, 2, 2, 2, 1])}),
     )
     .await;
     assert_eq!(r["plan_review_prompted"], true, "{engine}: no reliable improvement after 5 weeks");
@@ -266,7 +262,7 @@ async fn rci_status_and_plan_review(engine: &'static str) {
         Method::POST,
         &e,
         &c.clinician,
-        json!({"instrument": "phq9", "administered_on": date(0), "responses": phq9([1, 1, 1, 1, 1, 1, 0, 0, 0])}),
+        json!({"instrument": "phq9", "administered_on": app.days_ago(0), "responses": phq9([1, 1, 1, 1, 1, 1, 0, 0, 0])}),
     )
     .await;
     let m = ok(&app, Method::GET, &format!("/api/v1/patients/{}/measurements", c.patient), &c.clinician, Value::Null).await;
@@ -328,7 +324,7 @@ async fn patient_links(engine: &'static str) {
         Method::POST,
         &format!("/api/v1/episodes/{}/discharge", c.episode),
         &c.clinician,
-        json!({"date": date(0), "kind": "completed", "appointments": "Weekly outpatient therapy"}),
+        json!({"date": app.days_ago(0), "kind": "completed", "appointments": "Weekly outpatient therapy"}),
     )
     .await;
     let (s, v) = call(
@@ -362,7 +358,7 @@ async fn patient_links(engine: &'static str) {
 
     // An expired link is refused.
     let episode = store.episode(app.org.id, c.episode.parse().unwrap()).await.unwrap();
-    let now = chrono::Utc::now();
+    let now = app.state.now();
     let expired = MeasurementLink {
         id: LinkId::new(),
         organization_id: app.org.id,

@@ -48,10 +48,6 @@ fn jordan() -> Value {
            "availability": "mon 18:00-21:30\nwed 18:00-21:30\nthu 18:00-21:30", "delivery_preference": "in_person"})
 }
 
-fn date(days_ago: i64) -> String {
-    (chrono::Utc::now().date_naive() - chrono::Duration::days(days_ago)).to_string()
-}
-
 async fn jordans_episode(engine: &'static str) {
     let app = TestApp::new(engine).await;
     let director = app.token(&app.staff("director@harbor.org", &[Role::ClinicalDirector], Scope::Organization).await).await;
@@ -75,7 +71,7 @@ async fn jordans_episode(engine: &'static str) {
     let rid = r["id"].as_str().unwrap().to_string();
     ok(&app, Method::POST, &format!("/api/v1/referrals/{rid}/status"), &front, json!({"status": "screening"})).await;
     // Front desk may not admit; the clinician does, without retyping Jordan's details.
-    let admission = json!({"program_id": pid, "track_id": tid, "admitted_on": date(40), "primary_clinician_id": clinician_user.id.to_string(),
+    let admission = json!({"program_id": pid, "track_id": tid, "admitted_on": app.days_ago(40), "primary_clinician_id": clinician_user.id.to_string(),
         "level_code": "2.1", "authorized_level_code": "2.1", "diagnoses": "F10.20, F41.1", "reason": "Step-down from residential"});
     let (s, _) = call(&app, Method::POST, &format!("/api/v1/referrals/{rid}/accept"), &front, Some(admission.clone())).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{engine}");
@@ -103,7 +99,7 @@ async fn jordans_episode(engine: &'static str) {
         Method::POST,
         &format!("/api/v1/episodes/{eid}/levels"),
         &clinician,
-        json!({"line": "clinical", "level_code": "2.5", "from": date(20), "reason": "Relapse; daily structure needed"}),
+        json!({"line": "clinical", "level_code": "2.5", "from": app.days_ago(20), "reason": "Relapse; daily structure needed"}),
     )
     .await;
     ok(
@@ -111,7 +107,7 @@ async fn jordans_episode(engine: &'static str) {
         Method::POST,
         &format!("/api/v1/episodes/{eid}/levels"),
         &ur,
-        json!({"line": "authorized", "level_code": "2.1", "from": date(19), "reason": "Payer denied PHP; 2.1 reauthorized for 14 days"}),
+        json!({"line": "authorized", "level_code": "2.1", "from": app.days_ago(19), "reason": "Payer denied PHP; 2.1 reauthorized for 14 days"}),
     )
     .await;
     let chart = ok(&app, Method::GET, &format!("/api/v1/patients/{patient_id}"), &clinician, Value::Null).await;
@@ -125,7 +121,7 @@ async fn jordans_episode(engine: &'static str) {
         Method::POST,
         &format!("/api/v1/episodes/{eid}/levels"),
         &clinician,
-        json!({"line": "clinical", "level_code": "2.1", "from": date(13), "reason": "Stable; back to IOP"}),
+        json!({"line": "clinical", "level_code": "2.1", "from": app.days_ago(13), "reason": "Stable; back to IOP"}),
     )
     .await;
     let clinical: Vec<(&str, Option<&str>)> = e["levels"]
@@ -137,7 +133,7 @@ async fn jordans_episode(engine: &'static str) {
         .collect();
     assert_eq!(clinical.len(), 3);
     assert_eq!(clinical[0].0, "2.1");
-    assert_eq!(clinical[1], ("2.5", Some(date(14).as_str())), "the PHP week closes the day before the step-down");
+    assert_eq!(clinical[1], ("2.5", Some(app.days_ago(14).as_str())), "the PHP week closes the day before the step-down");
     assert_eq!(clinical[2], ("2.1", None));
 
     // Discharge: completed, to outpatient (ASAM 1), with an aftercare plan.
@@ -146,11 +142,11 @@ async fn jordans_episode(engine: &'static str) {
         Method::POST,
         &format!("/api/v1/episodes/{eid}/discharge"),
         &clinician,
-        Some(json!({"date": date(60), "kind": "completed", "appointments": "x"})),
+        Some(json!({"date": app.days_ago(60), "kind": "completed", "appointments": "x"})),
     )
     .await;
     assert_eq!((s, bad["fields"][0]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("before_admission")));
-    let d = ok(&app, Method::POST, &format!("/api/v1/episodes/{eid}/discharge"), &clinician, json!({"date": date(0), "kind": "completed", "reason": "Goals met",
+    let d = ok(&app, Method::POST, &format!("/api/v1/episodes/{eid}/discharge"), &clinician, json!({"date": app.days_ago(0), "kind": "completed", "reason": "Goals met",
         "next_level_code": "1", "next_provider": "Harbor Light outpatient clinic", "appointments": "Weekly OP group Tuesdays 18:00; individual therapy biweekly",
         "supports": "AA home group; sponsor", "relapse_prevention": "Triggers: payday, old friends. Plan: call sponsor, attend meeting same day."})).await;
     assert_eq!(d["status"], "discharged");
@@ -168,13 +164,18 @@ async fn jordans_episode(engine: &'static str) {
         Method::POST,
         &format!("/api/v1/episodes/{eid}/levels"),
         &clinician,
-        Some(json!({"line": "clinical", "level_code": "2.5", "from": date(0), "reason": "x"})),
+        Some(json!({"line": "clinical", "level_code": "2.5", "from": app.days_ago(0), "reason": "x"})),
     )
     .await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("episode_discharged")));
-    let (s, v) =
-        call(&app, Method::POST, &format!("/api/v1/episodes/{eid}/discharge"), &clinician, Some(json!({"date": date(0), "kind": "other"})))
-            .await;
+    let (s, v) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/episodes/{eid}/discharge"),
+        &clinician,
+        Some(json!({"date": app.days_ago(0), "kind": "other"})),
+    )
+    .await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("episode_discharged")));
 }
 
@@ -250,7 +251,7 @@ async fn bad_input_is_refused_with_stable_codes_and_nothing_is_written() {
             Method::POST,
             &format!("/api/v1/patients/{patient}/episodes"),
             &director,
-            json!({"program_id": pid, "diagnoses": "F10.20", "admitted_on": date(30)}),
+            json!({"program_id": pid, "diagnoses": "F10.20", "admitted_on": app.days_ago(30)}),
         )
         .await;
         let eid = e["id"].as_str().unwrap();
@@ -268,7 +269,7 @@ async fn bad_input_is_refused_with_stable_codes_and_nothing_is_written() {
             Method::POST,
             &format!("/api/v1/episodes/{eid}/discharge"),
             &director,
-            json!({"date": date(1), "kind": "administrative", "reason": "Moved away"}),
+            json!({"date": app.days_ago(1), "kind": "administrative", "reason": "Moved away"}),
         )
         .await;
         let (s, v) = call(
@@ -276,7 +277,7 @@ async fn bad_input_is_refused_with_stable_codes_and_nothing_is_written() {
             Method::POST,
             &format!("/api/v1/episodes/{eid}/levels"),
             &director,
-            Some(json!({"line": "clinical", "level_code": "2.5", "from": date(0), "reason": "x"})),
+            Some(json!({"line": "clinical", "level_code": "2.5", "from": app.days_ago(0), "reason": "x"})),
         )
         .await;
         assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("episode_discharged")));
@@ -296,7 +297,7 @@ async fn bad_input_is_refused_with_stable_codes_and_nothing_is_written() {
             &format!("/api/v1/patients/{patient}/consents"),
             &director,
             Some(json!({"recipients": "Ana", "purpose": "", "information": "x",
-            "signed_by": "Jordan", "signed_on": date(0), "refusal_consequences_explained": false, "redisclosure_notice_given": true})),
+            "signed_by": "Jordan", "signed_on": app.days_ago(0), "refusal_consequences_explained": false, "redisclosure_notice_given": true})),
         )
         .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
@@ -312,7 +313,7 @@ async fn bad_input_is_refused_with_stable_codes_and_nothing_is_written() {
             phone: String::new(),
             email: String::new(),
         };
-        let today = chrono::Utc::now().date_naive();
+        let today = app.today();
         let e = openiop_domain::patients::require_consent_for(&[], &collateral, today).unwrap_err();
         assert_eq!(e.code(), "consent_required");
 
@@ -323,7 +324,7 @@ async fn bad_input_is_refused_with_stable_codes_and_nothing_is_written() {
             &format!("/api/v1/patients/{patient}/consents"),
             &director,
             json!({"recipients": "Ana Rivera (mother)", "purpose": "Family therapy",
-            "information": "Attendance and progress", "expires_on": date(-90), "signed_by": "Jordan Rivera", "signed_on": date(0),
+            "information": "Attendance and progress", "expires_on": app.days_ago(-90), "signed_by": "Jordan Rivera", "signed_on": app.days_ago(0),
             "refusal_consequences_explained": true, "redisclosure_notice_given": true, "collateral_id": mother["id"]}),
         )
         .await;

@@ -102,7 +102,7 @@ async fn a_patient_from_registration_to_discharge_summary(engine: &'static str) 
     let admit = |dx: &'static str| {
         vec![
             ("program_id", pid.clone()),
-            ("admitted_on", (chrono::Utc::now().date_naive() - chrono::Duration::days(10)).to_string()),
+            ("admitted_on", app.days_ago(10)),
             ("level_edition", "ASAM3".into()),
             ("level_code", "2.1".into()),
             ("authorized_level_code", "2.1".into()),
@@ -124,7 +124,7 @@ async fn a_patient_from_registration_to_discharge_summary(engine: &'static str) 
     let eid = episode_id(&chart);
 
     // Step up clinically to 2.5: two lines that now differ.
-    let yesterday = (chrono::Utc::now().date_naive() - chrono::Duration::days(1)).to_string();
+    let yesterday = app.days_ago(1);
     let r = post_with_csrf(
         &mut b,
         &chart_url,
@@ -167,7 +167,7 @@ async fn a_patient_from_registration_to_discharge_summary(engine: &'static str) 
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let r = post_with_csrf(&mut b, &chart_url, &format!("{chart_url}/coverages"), &[("payer", "Aetna"), ("member_id", "W123")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    let today = chrono::Utc::now().date_naive().to_string();
+    let today = app.days_ago(0);
     let consent = [
         ("recipients", "My treating providers and health plans"),
         ("purpose", "Treatment and payment"),

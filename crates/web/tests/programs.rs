@@ -81,7 +81,7 @@ async fn director_sets_up_an_evening_iop(engine: &'static str) {
             &format!("/api/v1/staff/{}/credentials", user.id),
             &t,
             json!({"kind": kind, "number": format!("{kind}-001"), "state": "NJ",
-            "board": board, "issued_on": "2022-01-01", "expires_on": "2027-12-31"}),
+            "board": board, "issued_on": app.days_ago(1500), "expires_on": app.days_ago(-730)}),
         )
         .await;
         assert_eq!(c["verification"], "unverified");
@@ -171,7 +171,7 @@ async fn director_sets_up_an_evening_iop(engine: &'static str) {
     assert_eq!(app.browser().get("/programs/no-such-program").await.status, StatusCode::NOT_FOUND);
 
     // Credentials expiring within 90 days: none yet; a new one expiring next month shows.
-    let soon = (chrono::Utc::now().date_naive() + chrono::Duration::days(20)).to_string();
+    let soon = app.days_ago(-20);
     post(
         &app,
         &format!("/api/v1/staff/{}/credentials", assoc.id),

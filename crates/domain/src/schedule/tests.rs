@@ -136,7 +136,7 @@ fn present(s: &Session, p: PatientId, minutes: u32) -> Attendance {
         minutes,
         mode: AttendanceMode::InPerson,
         recorded_by: UserId::new(),
-        recorded_at: Utc::now(),
+        recorded_at: Utc.with_ymd_and_hms(2026, 11, 17, 23, 0, 0).single().expect("time"),
         note: String::new(),
     }
 }
@@ -364,9 +364,9 @@ fn amendments_keep_history_and_the_latest_counts() {
     let cur = current_attendance(&all);
     assert_eq!((cur.len(), cur[0].minutes), (1, 150));
     let row = AttendanceRow { patient_id: pid.to_string(), status: "absent_excused".into(), minutes: "30".into(), ..Default::default() };
-    assert!(Attendance::parse(&row, &s, UserId::new(), Utc::now()).is_err(), "an absence has no minutes");
+    assert!(Attendance::parse(&row, &s, UserId::new(), s.ends_at).is_err(), "an absence has no minutes");
     let row = AttendanceRow { patient_id: pid.to_string(), status: "late".into(), minutes: "200".into(), ..Default::default() };
-    assert!(Attendance::parse(&row, &s, UserId::new(), Utc::now()).is_err(), "more than the session");
+    assert!(Attendance::parse(&row, &s, UserId::new(), s.ends_at).is_err(), "more than the session");
     let row = AttendanceRow { patient_id: pid.to_string(), status: "present".into(), ..Default::default() };
-    assert_eq!(Attendance::parse(&row, &s, UserId::new(), Utc::now()).expect("ok").minutes, 180);
+    assert_eq!(Attendance::parse(&row, &s, UserId::new(), s.ends_at).expect("ok").minutes, 180);
 }
