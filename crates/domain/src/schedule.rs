@@ -277,15 +277,15 @@ pub fn check_session(s: &Session, c: &ScheduleCheck<'_>, tz: Tz) -> Result<()> {
     for other in c.overlapping.iter().filter(|o| o.id != s.id && o.is_live() && o.overlaps(s)) {
         if let Some(p) = s.participants.iter().find(|p| other.participants.contains(p)) {
             let name = c.patients.iter().find(|f| f.patient_id == *p).map(|f| f.name.clone()).unwrap_or_else(|| "A patient".into());
-            return Err(DomainError::rule("schedule_conflict", format!("{name} is already booked in {}", describe(other, tz))));
+            return Err(DomainError::conflict("schedule_conflict", format!("{name} is already booked in {}", describe(other, tz))));
         }
         if let Some(l) = s.leaders.iter().find(|l| other.leaders.contains(l)) {
             let name = c.leaders.iter().find(|x| x.user_id == *l).map(|x| x.name.clone()).unwrap_or_else(|| "A leader".into());
-            return Err(DomainError::rule("schedule_conflict", format!("{name} is already leading {}", describe(other, tz))));
+            return Err(DomainError::conflict("schedule_conflict", format!("{name} is already leading {}", describe(other, tz))));
         }
         if s.room_id.is_some() && s.room_id == other.room_id {
             let room = c.room.map(|r| r.name.clone()).unwrap_or_else(|| "The room".into());
-            return Err(DomainError::rule("schedule_conflict", format!("{room} is already booked for {}", describe(other, tz))));
+            return Err(DomainError::conflict("schedule_conflict", format!("{room} is already booked for {}", describe(other, tz))));
         }
     }
     let n = s.participants.len() as u32;

@@ -1,6 +1,7 @@
 //! Patients, referrals, episodes of care and consents.
 use crate::audit::append;
 use crate::rows::{Get, date, parse_date, ts};
+use crate::tenancy::unique_or;
 use crate::{SqlStore, db_err, sql};
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -163,7 +164,7 @@ async fn insert_episode(
     .bind(ts(store.now()))
     .execute(&mut *conn)
     .await
-    .map_err(db_err)?;
+    .map_err(|e| unique_or(e, "episode_open", "this patient already has an open episode of care; discharge or transfer it first"))?;
     insert_diagnoses(store, conn, org, id, &a.diagnoses, 0).await?;
     let reason = if a.reason.is_empty() { "Admission".to_string() } else { a.reason.clone() };
     insert_span(store, conn, org, id, LevelLine::Clinical, &a.level, a.admitted_on, &reason).await?;

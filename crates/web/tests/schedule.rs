@@ -345,7 +345,7 @@ async fn conflicts_capacity_population_and_credentials_are_refused_and_nothing_i
 
         // Jordan is in Monday's group from 18:00 to 21:00.
         let (s, v) = call(app, Method::POST, "/api/v1/sessions", t, Some(base.clone())).await;
-        assert_eq!((s, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("schedule_conflict")), "{engine}: {v}");
+        assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("schedule_conflict")), "{engine}: {v}");
         assert!(
             v["message"].as_str().unwrap().contains("Jordan Rivera") && v["message"].as_str().unwrap().contains("(id "),
             "names the session"
@@ -363,7 +363,7 @@ async fn conflicts_capacity_population_and_credentials_are_refused_and_nothing_i
         let mut lena_busy = base.clone();
         lena_busy["patient_ids"] = json!([other["id"]]);
         let (s, v) = call(app, Method::POST, "/api/v1/sessions", t, Some(lena_busy)).await;
-        assert_eq!((s, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("schedule_conflict")));
+        assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("schedule_conflict")));
 
         // An NP may not lead individual therapy.
         let mut np = base.clone();

@@ -97,7 +97,7 @@ pub struct GeneratedBody {
 /// Generates a track's sessions from its weekly template for a week or a date range (skipping
 /// closures and sessions already generated). All pass the scheduling rules, or none is written.
 #[utoipa::path(post, path = "/api/v1/tracks/{id}/generate", tag = "schedule", params(("id" = String, Path)), request_body = GenerateInput,
-    responses((status = 201, body = GeneratedBody), (status = 404, body = ErrorBody), (status = 422, description = "schedule_conflict, capacity_exceeded, population_mismatch, credential codes, leader_missing", body = ErrorBody)))]
+    responses((status = 201, body = GeneratedBody), (status = 404, body = ErrorBody), (status = 409, description = "schedule_conflict: a patient, leader or room is already booked", body = ErrorBody), (status = 422, description = "capacity_exceeded, population_mismatch, credential codes, leader_missing", body = ErrorBody)))]
 async fn generate(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -118,7 +118,7 @@ async fn generate(
 
 /// Schedules a one-off session (individual, family, medication management, …).
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "schedule", request_body = SessionForm,
-    responses((status = 201, body = SessionBody), (status = 403, body = ErrorBody), (status = 422, description = "validation or scheduling rule", body = ErrorBody)))]
+    responses((status = 201, body = SessionBody), (status = 403, body = ErrorBody), (status = 409, description = "schedule_conflict: a patient, leader or room is already booked then", body = ErrorBody), (status = 422, description = "validation or scheduling rule", body = ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -207,7 +207,7 @@ pub struct ParticipantsInput {
 
 /// Adds or removes participants (and family members) through the scheduling rules.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/participants", tag = "schedule", params(("id" = String, Path)), request_body = ParticipantsInput,
-    responses((status = 200, body = SessionBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, description = "schedule_conflict, capacity_exceeded, population_mismatch, consent_required, …", body = ErrorBody)))]
+    responses((status = 200, body = SessionBody), (status = 404, body = ErrorBody), (status = 409, description = "session_closed, or schedule_conflict: already booked elsewhere", body = ErrorBody), (status = 422, description = "capacity_exceeded, population_mismatch, consent_required, …", body = ErrorBody)))]
 async fn participants(
     State(state): State<AppState>,
     caller: ApiCaller,

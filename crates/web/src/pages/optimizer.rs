@@ -150,7 +150,7 @@ async fn page(state: &AppState, staff: &Staff, form: OptimizerForm, propose: boo
                         p.objective
                     ));
                 }
-                Err(e @ (DomainError::Validation(_) | DomainError::Rule { .. })) => {
+                Err(e @ (DomainError::Validation(_) | DomainError::Rule { .. } | DomainError::Conflict { .. })) => {
                     message = Some(e.to_string());
                     status = StatusCode::UNPROCESSABLE_ENTITY;
                 }
