@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 
-ids!(NoteId, AddendumId);
+record_ids!(NoteId, AddendumId);
 
 vocabulary!(
     /// How a note's narrative is organised.

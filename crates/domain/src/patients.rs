@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-ids!(PatientId, EpisodeId, ReferralId, ConsentId, CollateralId, CoverageId);
+record_ids!(PatientId, EpisodeId, ReferralId, ConsentId, CollateralId, CoverageId);
 
 vocabulary!(ReferralSource, "source" {
     SelfReferral => "self", "Self";

@@ -11,7 +11,7 @@ use crate::{DomainError, Result};
 use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-ids!(PlanVersionId, ProblemId, GoalId, ObjectiveId, InterventionId);
+record_ids!(PlanVersionId, ProblemId, GoalId, ObjectiveId, InterventionId);
 
 vocabulary!(
     /// The six ASAM Criteria dimensions (3rd edition names; the 4th edition keeps six).

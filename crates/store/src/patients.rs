@@ -192,7 +192,7 @@ async fn insert_diagnoses(
     for (i, dx) in d.iter().enumerate() {
         store.q()?;
         sqlx::query("INSERT INTO diagnoses (id, organization_id, episode_id, code, description, is_primary, position) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(uuid::Uuid::new_v4().to_string())
             .bind(org.to_string())
             .bind(episode.to_string())
             .bind(dx.code.as_str())
@@ -222,7 +222,7 @@ async fn insert_span(
         "INSERT INTO level_spans (id, organization_id, episode_id, line, level_edition, level_code, from_date, reason, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
-    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(uuid::Uuid::new_v4().to_string())
     .bind(org.to_string())
     .bind(episode.to_string())
     .bind(line.code())

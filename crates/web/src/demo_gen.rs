@@ -271,6 +271,17 @@ impl Rng {
         uuid::Builder::from_unix_timestamp_millis(ms, &bytes).into_uuid().to_string()
     }
 
+    /// A random (v4) UUID from the stream, for patients and everything tied to one: a
+    /// time-ordered id in a URL would carry a date (HIPAA Safe Harbor).
+    fn record_id(&mut self) -> String {
+        let a = self.next().to_be_bytes();
+        let b = self.next().to_be_bytes();
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&a);
+        bytes[8..].copy_from_slice(&b);
+        uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+    }
+
     fn token(&mut self) -> String {
         let mut bytes = Vec::with_capacity(32);
         for _ in 0..4 {
@@ -1673,7 +1684,7 @@ fn notes(
                 facts,
             }
         };
-        let note = rng.id(s.date);
+        let note = rng.record_id();
         ctx.later.push((
             Table::SessionNotes,
             vec![
@@ -1860,7 +1871,7 @@ async fn patient_and_episode(
     let org = ctx.org.clone();
     let details = person(rng, p.kind, admitted, place, track.shape)?;
     let received = admitted - Duration::days(rng.range(2, 12));
-    let patient = rng.id(received);
+    let patient = rng.record_id();
     ctx.mrn += 1;
     push(
         load,
@@ -1885,7 +1896,7 @@ async fn patient_and_episode(
         load,
         Table::Coverages,
         vec![
-            rng.id(received).into(),
+            rng.record_id().into(),
             org.clone().into(),
             patient.clone().into(),
             payer.into(),
@@ -1902,7 +1913,7 @@ async fn patient_and_episode(
             load,
             Table::Collaterals,
             vec![
-                rng.id(received).into(),
+                rng.record_id().into(),
                 org.clone().into(),
                 patient.clone().into(),
                 ec.name.clone().into(),
@@ -1931,7 +1942,7 @@ async fn patient_and_episode(
         "inpatient_step_down" => Some("3.7"),
         _ => None,
     };
-    let referral = rng.id(received);
+    let referral = rng.record_id();
     let contact = ReferringContact {
         name: if source == "self" { String::new() } else { format!("{} {}", rng.pick(FIRST), rng.pick(LAST)) },
         organization: match source {
@@ -1997,7 +2008,7 @@ async fn patient_and_episode(
     };
     let planned_end = admitted + Duration::days(los);
     let discharged = (planned_end < ctx.today).then_some(planned_end);
-    let episode = rng.id(admitted);
+    let episode = rng.record_id();
     let clinician = rng.range(0, staff.ids.len() as i64 - 1) as usize;
     // The first plan is signed one to three days after admission (none yet for the newest).
     let first_plan = admitted + Duration::days(rng.range(1, 3));
@@ -2081,7 +2092,7 @@ async fn patient_and_episode(
             load,
             Table::Diagnoses,
             vec![
-                rng.id(admitted).into(),
+                rng.record_id().into(),
                 org.clone().into(),
                 episode.clone().into(),
                 (*code).into(),
@@ -2131,7 +2142,7 @@ async fn patient_and_episode(
             load,
             Table::LevelSpans,
             vec![
-                rng.id(from).into(),
+                rng.record_id().into(),
                 org.clone().into(),
                 episode.clone().into(),
                 line.into(),
@@ -2149,7 +2160,7 @@ async fn patient_and_episode(
         load,
         Table::Consents,
         vec![
-            rng.id(admitted).into(),
+            rng.record_id().into(),
             org.clone().into(),
             patient.clone().into(),
             format!("{payer} (payer)").into(),
@@ -2187,7 +2198,7 @@ async fn patient_and_episode(
             load,
             Table::Consents,
             vec![
-                rng.id(admitted).into(),
+                rng.record_id().into(),
                 org.clone().into(),
                 patient.clone().into(),
                 recipients.into(),
@@ -2356,7 +2367,7 @@ fn result(
     };
     let scored = score(def, &responses).map_err(|e| anyhow::anyhow!("{e}"))?;
     let stored = StoredScore::from(&scored);
-    let id = rng.id(on);
+    let id = rng.record_id();
     ctx.later.push((
         Table::MeasurementResults,
         vec![
@@ -2412,10 +2423,10 @@ fn risk_flag(
 ) -> anyhow::Result<bool> {
     let org = ctx.org.clone();
     let raised = r.on.and_hms_opt(17, 0, 0).map(|t| t.and_utc()).unwrap_or_default();
-    let (flag, task) = (rng.id(r.on), rng.id(r.on));
+    let (flag, task) = (rng.record_id(), rng.record_id());
     let due = raised + Duration::hours(i64::from(MeasurementSettings::default().risk_task_due_hours));
     let assessed = (!r.open).then(|| raised + Duration::minutes(rng.range(40, 200)));
-    let assessment = assessed.map(|_| rng.id(r.on));
+    let assessment = assessed.map(|_| rng.record_id());
     let (who, who_name) = (staff.ids[clinician].clone(), staff.names[clinician].clone());
     let instrument = ctx.phq9.code.clone();
     ctx.later.push((
@@ -2495,7 +2506,7 @@ fn risk_flag(
     ctx.later.push((
         Table::SafetyPlans,
         vec![
-            rng.id(r.on).into(),
+            rng.record_id().into(),
             org.into(),
             r.episode.into(),
             r.patient.into(),
@@ -2534,11 +2545,11 @@ fn substance(code: &str) -> &'static str {
     }
 }
 
-fn new_id<T: std::str::FromStr>(rng: &mut Rng, on: NaiveDate) -> anyhow::Result<T>
+fn new_id<T: std::str::FromStr>(rng: &mut Rng) -> anyhow::Result<T>
 where
     T::Err: std::fmt::Display,
 {
-    rng.id(on).parse::<T>().map_err(|e| anyhow::anyhow!("{e}"))
+    rng.record_id().parse::<T>().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn at(d: NaiveDate, hour: u32, minute: i64) -> DateTime<Utc> {
@@ -2597,7 +2608,7 @@ fn plan(ctx: &mut Ctx<'_>, rng: &mut Rng, staff: &Staff, i: &PlanInput<'_>) -> a
             let (text, m) = theme.objectives[k as usize];
             let mut interventions = vec![if oi == 0 {
                 Intervention {
-                    id: new_id(rng, first)?,
+                    id: new_id(rng)?,
                     description: "Group therapy in the patient's track, following the group curriculum".into(),
                     service_type_id: group,
                     modality: modality(m)?,
@@ -2606,7 +2617,7 @@ fn plan(ctx: &mut Ctx<'_>, rng: &mut Rng, staff: &Staff, i: &PlanInput<'_>) -> a
                 }
             } else {
                 Intervention {
-                    id: new_id(rng, first)?,
+                    id: new_id(rng)?,
                     description: "Individual therapy with the primary clinician".into(),
                     service_type_id: individual,
                     modality: modality(m)?,
@@ -2616,7 +2627,7 @@ fn plan(ctx: &mut Ctx<'_>, rng: &mut Rng, staff: &Staff, i: &PlanInput<'_>) -> a
             }];
             if oi == 1 && !theme.substance {
                 interventions.push(Intervention {
-                    id: new_id(rng, first)?,
+                    id: new_id(rng)?,
                     description: "Medication evaluation, then follow-up visits".into(),
                     service_type_id: medication,
                     modality: modality("psychoeducation")?,
@@ -2624,7 +2635,7 @@ fn plan(ctx: &mut Ctx<'_>, rng: &mut Rng, staff: &Staff, i: &PlanInput<'_>) -> a
                     staff_id: prescriber,
                 });
             }
-            let id: ObjectiveId = new_id(rng, first)?;
+            let id: ObjectiveId = new_id(rng)?;
             objectives.push(Objective {
                 id,
                 text: text.into(),
@@ -2637,11 +2648,11 @@ fn plan(ctx: &mut Ctx<'_>, rng: &mut Rng, staff: &Staff, i: &PlanInput<'_>) -> a
         let statement = if theme.substance { theme.statement.replace("{}", substance(code)) } else { theme.statement.to_string() };
         let dimensions = theme.dimensions.iter().map(|d| AsamDimension::parse(d)).collect::<openiop_domain::Result<Vec<_>>>();
         problems.push(Problem {
-            id: new_id(rng, first)?,
+            id: new_id(rng)?,
             statement,
             diagnosis: Some(Icd10::parse(code).map_err(|e| anyhow::anyhow!("{e}"))?),
             dimensions: dimensions.map_err(|e| anyhow::anyhow!("{e}"))?,
-            goals: vec![Goal { id: new_id(rng, first)?, patient_words: words.into(), status: ItemStatus::Active, objectives }],
+            goals: vec![Goal { id: new_id(rng)?, patient_words: words.into(), status: ItemStatus::Active, objectives }],
         });
     }
     let mut content = PlanContent { problems };
@@ -2686,14 +2697,14 @@ fn plan(ctx: &mut Ctx<'_>, rng: &mut Rng, staff: &Staff, i: &PlanInput<'_>) -> a
             closer = true;
             let g = &mut content.problems[0].goals[0];
             g.objectives[1].status = ItemStatus::Revised;
-            let id: ObjectiveId = new_id(rng, d)?;
+            let id: ObjectiveId = new_id(rng)?;
             g.objectives.push(Objective {
                 id,
                 text: CLOSER_CONTACT.0.into(),
                 target_date: d + Duration::weeks(2),
                 status: ItemStatus::Active,
                 interventions: vec![Intervention {
-                    id: new_id(rng, d)?,
+                    id: new_id(rng)?,
                     description: "Individual check-ins twice a week until attendance is steady".into(),
                     service_type_id: individual,
                     modality: modality(CLOSER_CONTACT.1)?,
@@ -2717,7 +2728,7 @@ fn plan(ctx: &mut Ctx<'_>, rng: &mut Rng, staff: &Staff, i: &PlanInput<'_>) -> a
         ctx.later.push((
             Table::PlanVersions,
             vec![
-                rng.id(d).into(),
+                rng.record_id().into(),
                 ctx.org.clone().into(),
                 i.episode.into(),
                 i.patient.into(),
@@ -2773,7 +2784,7 @@ async fn pending_referral(
         load,
         Table::Referrals,
         vec![
-            rng.id(received).into(),
+            rng.record_id().into(),
             ctx.org.clone().into(),
             site.into(),
             Some(p.id.clone()).into(),

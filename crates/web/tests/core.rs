@@ -3,7 +3,8 @@
 //! twenty admissions of one patient at once open one episode; a failure part-way through a
 //! change (a result and the plan review it prompts; attendance and the session it closes; an
 //! authenticator and its first code) leaves nothing of it; and at an evening program in New
-//! York at 19:30 it is still today there, although it is tomorrow in UTC.
+//! York at 19:30 it is still today there, although it is tomorrow in UTC. Patients and their
+//! records carry random (v4) ids.
 use axum::http::{Method, StatusCode};
 use chrono::{DateTime, TimeZone, Utc};
 use openiop_domain::auth::{Role, Scope};
@@ -397,6 +398,10 @@ async fn an_evening_in_new_york(engine: &'static str) {
     // Today's date on a page where a clinician picks dates: today in New York.
     let week = ok(app, Method::GET, &format!("/api/v1/episodes/{}/hours", e["id"].as_str().unwrap()), &c.director, Value::Null).await;
     assert_eq!(week["week"], "2026-W49", "{engine}: this week where the program is: {week}");
+    // Patients and their records have random ids: an id in a URL carries no registration date.
+    for id in [&patient, e["id"].as_str().unwrap(), consent["id"].as_str().unwrap()] {
+        assert_eq!(uuid::Uuid::parse_str(id).unwrap().get_version_num(), 4, "{engine}: {id}");
+    }
 }
 
 #[tokio::test]

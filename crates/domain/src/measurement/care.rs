@@ -18,7 +18,8 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-ids!(ResultId, CadenceId, LinkId, RiskFlagId, TaskId, AssessmentId, SafetyPlanId);
+ids!(CadenceId);
+record_ids!(ResultId, LinkId, RiskFlagId, TaskId, AssessmentId, SafetyPlanId);
 
 // ---------------------------------------------------------------------------------------------
 // Settings
