@@ -48,6 +48,15 @@ pub use openiop_domain::{DomainError, Result};
 use openiop_domain::{Records, Store, UnitOfWork};
 use std::sync::{Arc, Mutex};
 
+/// The system clock, shifted by `OPENIOP_CLOCK_OFFSET_DAYS` days when that is set (to run the
+/// whole suite "a year ahead" and show that nothing depends on today's date).
+pub fn system_clock() -> Arc<dyn Clock> {
+    match std::env::var("OPENIOP_CLOCK_OFFSET_DAYS").ok().and_then(|d| d.trim().parse::<i64>().ok()) {
+        Some(days) if days != 0 => Arc::new(openiop_domain::clock::OffsetClock(chrono::Duration::days(days))),
+        _ => Arc::new(openiop_domain::clock::SystemClock),
+    }
+}
+
 /// Settings the use cases follow (from the command line or the environment).
 #[derive(Debug, Clone)]
 pub struct Settings {

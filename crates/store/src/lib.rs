@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+#[cfg(feature = "bulk")]
 pub mod bulk;
 mod cache;
 mod measurement;
@@ -18,6 +19,7 @@ mod rows;
 mod schedule;
 mod sessions;
 mod tenancy;
+#[cfg(feature = "testing")]
 pub mod testing;
 mod users;
 
@@ -520,6 +522,14 @@ mod store_impl {
         async fn audit_search(&self, org: OrganizationId, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
             self.search_audit(org, filter).await
         }
+    }
+}
+
+/// A unique-constraint violation as the domain's conflict `code`; anything else as [`db_err`].
+pub(crate) fn unique_or(e: sqlx::Error, code: &'static str, message: &str) -> DomainError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => DomainError::conflict(code, message),
+        _ => db_err(e),
     }
 }
 

@@ -1,8 +1,7 @@
 //! Patients, referrals, episodes of care and consents.
 use crate::audit::append;
 use crate::rows::{Get, date, parse_date, ts};
-use crate::tenancy::unique_or;
-use crate::{SqlStore, db_err, sql};
+use crate::{SqlStore, db_err, sql, unique_or};
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use openiop_domain::audit::AuditEvent;

@@ -2,8 +2,7 @@
 //! and documentation settings.
 use crate::audit::append;
 use crate::rows::{Get, date, parse_date, ts};
-use crate::tenancy::unique_or;
-use crate::{SqlStore, db_err, sql};
+use crate::{SqlStore, db_err, sql, unique_or};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use openiop_domain::audit::AuditEvent;

@@ -1,8 +1,7 @@
 //! Programs, tracks, rooms, the service catalogue, staff profiles and credentials.
 use crate::audit::append;
 use crate::rows::{Get, date, parse_date, ts};
-use crate::tenancy::unique_or;
-use crate::{SqlStore, db_err, sql};
+use crate::{SqlStore, db_err, sql, unique_or};
 use async_trait::async_trait;
 use chrono::{NaiveTime, Weekday};
 use openiop_domain::audit::AuditEvent;

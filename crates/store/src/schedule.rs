@@ -1,8 +1,7 @@
 //! Sessions, participation, attendance, closures and calendar feeds.
 use crate::audit::append;
 use crate::rows::{Get, date, parse_date, ts};
-use crate::tenancy::unique_or;
-use crate::{Engine, SqlStore, bound, db_err, sql};
+use crate::{Engine, SqlStore, bound, db_err, sql, unique_or};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use openiop_domain::audit::AuditEvent;

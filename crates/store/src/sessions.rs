@@ -57,6 +57,25 @@ const TOKEN_COLUMNS: &str = "t.id AS token_id, t.user_id AS token_user_id, t.nam
                              t.last_used_at AS token_last_used_at, t.revoked_at AS token_revoked_at";
 
 impl SqlStore {
+    /// Starts a signed-in session: the failure count is cleared and the pre-MFA session (if
+    /// any) replaced, in one transaction.
+    pub(crate) async fn login_succeeded(&self, user: UserId, replacing: Option<&str>, s: &StaffSession, audit: AuditEvent) -> Result<()> {
+        let mut tx = self.write().await?;
+        append(self, &mut tx, &audit).await?;
+        self.q()?;
+        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+            .bind(user.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if let Some(old) = replacing {
+            self.q()?;
+            sqlx::query("DELETE FROM staff_sessions WHERE id_hash = $1").bind(old).execute(&mut *tx).await.map_err(db_err)?;
+        }
+        insert_session(self, &mut tx, s).await?;
+        tx.commit().await
+    }
+
     pub(crate) async fn get_session(&self, id_hash: &str) -> Result<Option<StaffSession>> {
         self.q()?;
         let r = sqlx::query(

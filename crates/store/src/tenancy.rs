@@ -1,7 +1,7 @@
 //! Organizations and sites.
 use crate::audit::append;
 use crate::rows::{Get, ts};
-use crate::{SqlStore, db_err};
+use crate::{SqlStore, db_err, unique_or};
 
 use openiop_domain::audit::AuditEvent;
 use openiop_domain::ids::{OrganizationId, SiteId};
@@ -134,13 +134,5 @@ impl SqlStore {
             .await
             .map_err(db_err)?;
         r.as_ref().map(site).transpose()?.ok_or(DomainError::NotFound("site"))
-    }
-}
-
-/// A unique-constraint violation becomes a stable conflict; anything else is internal.
-pub(crate) fn unique_or(e: sqlx::Error, code: &'static str, message: &str) -> DomainError {
-    match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => DomainError::conflict(code, message),
-        _ => db_err(e),
     }
 }

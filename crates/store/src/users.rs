@@ -1,13 +1,12 @@
 //! Staff accounts, sign-in state, MFA.
 use crate::audit::append;
 use crate::rows::{Get, ts};
-use crate::tenancy::unique_or;
-use crate::{SqlStore, db_err};
+use crate::{SqlStore, db_err, unique_or};
 use chrono::{DateTime, Utc};
 use openiop_domain::audit::AuditEvent;
 use openiop_domain::auth::{Role, Scope};
 use openiop_domain::ids::{OrganizationId, UserId};
-use openiop_domain::users::{LockoutPolicy, NewUser, StaffSession, User, UserCredentials};
+use openiop_domain::users::{LockoutPolicy, NewUser, User, UserCredentials};
 use openiop_domain::{DomainError, Result};
 use sqlx::any::AnyRow;
 
@@ -153,23 +152,6 @@ impl SqlStore {
             .await
             .map_err(db_err)?;
         r.int("n")
-    }
-
-    pub(crate) async fn login_succeeded(&self, user: UserId, replacing: Option<&str>, s: &StaffSession, audit: AuditEvent) -> Result<()> {
-        let mut tx = self.write().await?;
-        append(self, &mut tx, &audit).await?;
-        self.q()?;
-        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
-            .bind(user.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if let Some(old) = replacing {
-            self.q()?;
-            sqlx::query("DELETE FROM staff_sessions WHERE id_hash = $1").bind(old).execute(&mut *tx).await.map_err(db_err)?;
-        }
-        crate::sessions::insert_session(self, &mut tx, s).await?;
-        tx.commit().await
     }
 
     pub(crate) async fn store_totp(&self, user: UserId, secret: &str, codes: &[String], audit: AuditEvent) -> Result<()> {

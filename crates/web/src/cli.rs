@@ -36,7 +36,7 @@ pub enum Command {
     #[command(subcommand)]
     Schedule(ScheduleCommand),
     /// Generate deterministic demo data (small program or a 160-site operator).
-    Demo(crate::demo_gen::DemoArgs),
+    Demo(openiop_demo::DemoArgs),
 }
 
 #[derive(Subcommand)]
@@ -176,15 +176,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let app = Application::build(config).await?;
             println!("OpenIOP listening on http://{} ({} database)", app.addr, app.state.engine());
             if a.demo {
-                println!("Demo organization ready. Sign in with any of these (password {}):", crate::pages::auth::DEMO_PASSWORD);
-                for (email, role) in crate::demo_gen::logins() {
+                println!("Demo organization ready. Sign in with any of these (password {}):", openiop_demo::DEMO_PASSWORD);
+                for (email, role) in openiop_demo::logins() {
                     println!("  {email:<40} {role}");
                 }
             }
             app.run().await?;
             Ok(0)
         }
-        Command::Demo(a) => crate::demo_gen::run(&cli.database_url, a).await,
+        Command::Demo(a) => openiop_demo::run(&cli.database_url, a).await,
         Command::Migrate => {
             app_for(&cli.database_url).await?;
             println!("migrations applied");

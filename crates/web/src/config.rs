@@ -1,5 +1,5 @@
 //! Runtime configuration, from flags and environment variables.
-use openiop_domain::clock::{Clock, ManualClock, OffsetClock, SystemClock};
+use openiop_domain::clock::{Clock, ManualClock};
 use openiop_domain::users::{LockoutPolicy, SessionPolicy};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,15 +22,6 @@ pub struct Config {
     pub clock: Arc<dyn Clock>,
 }
 
-/// The system clock, shifted by `OPENIOP_CLOCK_OFFSET_DAYS` days when that is set (to run the
-/// whole suite "a year ahead" and show that nothing depends on today's date).
-pub fn system_clock() -> Arc<dyn Clock> {
-    match std::env::var("OPENIOP_CLOCK_OFFSET_DAYS").ok().and_then(|d| d.trim().parse::<i64>().ok()) {
-        Some(days) if days != 0 => Arc::new(OffsetClock(chrono::Duration::days(days))),
-        _ => Arc::new(SystemClock),
-    }
-}
-
 impl Config {
     pub fn new(database_url: &str) -> Self {
         Self {
@@ -42,7 +33,7 @@ impl Config {
             ip_failures_per_window: 30,
             ip_window: chrono::Duration::minutes(15),
             demo: false,
-            clock: system_clock(),
+            clock: openiop_app::system_clock(),
         }
     }
 

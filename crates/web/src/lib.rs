@@ -4,12 +4,13 @@
 pub mod api;
 pub mod cli;
 pub mod config;
-pub mod demo_gen;
 pub mod error;
+pub mod metrics;
 pub mod pages;
 pub mod pdf;
 pub mod session;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+#[cfg(feature = "testing")]
 pub mod testing;

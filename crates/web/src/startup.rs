@@ -1,8 +1,9 @@
 //! Building the application: the store, the router, the server.
 use crate::config::Config;
 use crate::error::{ApiError, error_page};
+use crate::metrics::Metrics;
 use crate::state::AppState;
-use crate::telemetry::{self, Metrics};
+use crate::telemetry;
 use crate::{api, pages};
 use axum::Router;
 use axum::extract::{Request, State};
@@ -28,7 +29,7 @@ pub async fn build_with_store(config: Config) -> anyhow::Result<(AppState, SqlSt
     if config.demo {
         // The generated small dataset, anchored on today at the demo's sites (New Jersey).
         let today = config.clock.today_in(chrono_tz::America::New_York);
-        crate::demo_gen::ensure_demo(&store, today).await.map_err(|e| anyhow::anyhow!("creating demo data: {e}"))?;
+        openiop_demo::ensure_demo(&store, today).await.map_err(|e| anyhow::anyhow!("creating demo data: {e}"))?;
     }
     let shared: Arc<dyn Store> = Arc::new(store.clone());
     let app = App::new(shared, config.clock.clone(), config.settings());

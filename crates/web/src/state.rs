@@ -2,7 +2,7 @@
 //! which derefs to [`App`]), the configuration and the metrics. No store: handlers only speak
 //! HTTP and call use cases.
 use crate::config::Config;
-use crate::telemetry::Metrics;
+use crate::metrics::Metrics;
 use openiop_app::App;
 use std::sync::Arc;
 

@@ -95,8 +95,8 @@ async fn an_idle_session_ends_by_itself() {
         return;
     };
     t.open("/login").await;
-    t.fill("email", &format!("director@{}.example.org", openiop_web::demo_gen::demo_slug())).await;
-    t.fill("password", openiop_web::pages::auth::DEMO_PASSWORD).await;
+    t.fill("email", &format!("director@{}.example.org", openiop_demo::demo_slug())).await;
+    t.fill("password", openiop_demo::DEMO_PASSWORD).await;
     t.enter("password").await;
     t.expect_path("/").await;
     assert!(t.text(".demo-banner").await.contains("Demo organization"));

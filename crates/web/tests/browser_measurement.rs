@@ -13,7 +13,7 @@ use thirtyfour::prelude::*;
 async fn the_patient_chart_shows_the_phq9_chart_with_bands() {
     let Some(t) = BrowserTest::start(|c| c.demo = true).await else { return };
     let store = t.store.as_ref();
-    let slug = openiop_web::demo_gen::demo_slug();
+    let slug = openiop_demo::demo_slug();
     let org = store.organization_by_slug(&slug).await.unwrap().expect("demo organization");
     // The open episode with the most PHQ-9 scores among those that went up to PHP.
     let mut best = None;
@@ -37,7 +37,7 @@ async fn the_patient_chart_shows_the_phq9_chart_with_bands() {
 
     t.open("/login").await;
     t.fill("email", &format!("director@{slug}.example.org")).await;
-    t.fill("password", openiop_web::pages::auth::DEMO_PASSWORD).await;
+    t.fill("password", openiop_demo::DEMO_PASSWORD).await;
     t.enter("password").await;
     t.expect_path("/").await;
 

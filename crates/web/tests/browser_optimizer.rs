@@ -17,9 +17,9 @@ async fn a_director_proposes_and_accepts_a_week_and_the_ledger_fills() {
         return;
     };
     t.open("/login").await;
-    let slug = openiop_web::demo_gen::demo_slug();
+    let slug = openiop_demo::demo_slug();
     t.fill("email", &format!("director@{slug}.example.org")).await;
-    t.fill("password", openiop_web::pages::auth::DEMO_PASSWORD).await;
+    t.fill("password", openiop_demo::DEMO_PASSWORD).await;
     t.enter("password").await;
     t.expect_path("/").await;
     t.open("/optimizer").await;

@@ -56,7 +56,7 @@ async fn assert_accessible(t: &BrowserTest, page: &str) {
 async fn sign_in(t: &BrowserTest, email: &str) {
     t.open("/login").await;
     t.fill("email", email).await;
-    t.fill("password", openiop_web::pages::auth::DEMO_PASSWORD).await;
+    t.fill("password", openiop_demo::DEMO_PASSWORD).await;
     t.enter("password").await;
     t.expect_path("/").await;
 }
@@ -64,7 +64,7 @@ async fn sign_in(t: &BrowserTest, email: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn front_desk_refers_a_residential_step_down_and_a_clinician_admits_it() {
     let Some(t) = BrowserTest::start(|c| c.demo = true).await else { return };
-    let slug = openiop_web::demo_gen::demo_slug();
+    let slug = openiop_demo::demo_slug();
     let store = t.store.as_ref();
     let org = store.organization_by_slug(&slug).await.unwrap().expect("the demo organization");
     let program = store.programs(org.id).await.unwrap().remove(0).name;

@@ -48,7 +48,7 @@ async fn assert_accessible(t: &BrowserTest, page: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_director_creates_a_program_with_a_weekly_group_and_the_public_sees_it() {
     let Some(t) = BrowserTest::start(|c| c.demo = true).await else { return };
-    let slug = openiop_web::demo_gen::demo_slug();
+    let slug = openiop_demo::demo_slug();
     let store = t.store.as_ref();
     let org = store.organization_by_slug(&slug).await.unwrap().expect("the demo organization");
     let program = store.programs(org.id).await.unwrap().remove(0).name;
@@ -56,7 +56,7 @@ async fn a_director_creates_a_program_with_a_weekly_group_and_the_public_sees_it
 
     t.open("/login").await;
     t.fill("email", &format!("director@{slug}.example.org")).await;
-    t.fill("password", openiop_web::pages::auth::DEMO_PASSWORD).await;
+    t.fill("password", openiop_demo::DEMO_PASSWORD).await;
     t.enter("password").await;
     t.expect_path("/").await;
     expect_text(&t, ".card h2", "Credentials expiring").await;

@@ -5,12 +5,12 @@
 //! schedule.
 use axum::http::{Method, StatusCode};
 use chrono::Duration;
+use openiop_demo::DEMO_PASSWORD;
+use openiop_demo::{demo_slug, logins};
 use openiop_domain::auth::Role;
 use openiop_domain::measurement::care::ResultContext;
 use openiop_domain::patients::{EpisodeStatus, LevelLine, ReferralStatus};
 use openiop_domain::schedule::SessionFilter;
-use openiop_web::demo_gen::{demo_slug, logins};
-use openiop_web::pages::auth::DEMO_PASSWORD;
 use openiop_web::testing::{TestApp, engines};
 
 fn email(role: &str) -> String {

@@ -653,7 +653,7 @@ async fn pages_on_both_engines() {
 #[tokio::test]
 async fn the_demo_has_signed_plans_for_its_open_episodes() {
     let app = TestApp::with_config("sqlite", |c| c.demo = true).await;
-    let org = app.store.organization_by_slug(&openiop_web::demo_gen::demo_slug()).await.unwrap().expect("the demo organization");
+    let org = app.store.organization_by_slug(&openiop_demo::demo_slug()).await.unwrap().expect("the demo organization");
     let episodes = app.store.open_episodes(org.id, None).await.unwrap();
     let ids: Vec<_> = episodes.iter().map(|e| e.id).collect();
     let plans = app.store.current_plans(org.id, &ids).await.unwrap();

@@ -277,9 +277,9 @@ async fn the_demo_organization_is_bannered_and_its_accounts_skip_mfa() {
     let app = TestApp::with_config("sqlite", |c| c.demo = true).await;
     let mut b = app.browser();
     let login = b.get("/login").await;
-    let director = format!("director@{}.example.org", openiop_web::demo_gen::demo_slug());
+    let director = format!("director@{}.example.org", openiop_demo::demo_slug());
     assert!(login.body.contains(&director));
-    let r = b.sign_in(&director, openiop_web::pages::auth::DEMO_PASSWORD).await;
+    let r = b.sign_in(&director, openiop_demo::DEMO_PASSWORD).await;
     assert_eq!(r.location(), Some("/"));
     let home = b.get("/").await;
     assert!(home.body.contains("Demo organization"));

@@ -541,7 +541,7 @@ async fn brute_force(app: &TestApp, token: &str, patients: &[String]) -> BTreeMa
 async fn program_outcomes_over_the_demo(engine: &'static str) {
     let app = TestApp::with_config(engine, |c| c.demo = true).await;
     let store = app.store.as_ref();
-    let slug = openiop_web::demo_gen::demo_slug();
+    let slug = openiop_demo::demo_slug();
     let org = store.organization_by_slug(&slug).await.unwrap().expect("the demo organization");
     let director = store.user_credentials(&format!("director@{slug}.example.org")).await.unwrap().unwrap().user;
     let token = app.token(&director).await;

@@ -7,7 +7,7 @@ use openiop_domain::schedule::{SessionFilter, Week};
 use openiop_web::testing::{TestApp, engines};
 
 async fn demo_director(app: &TestApp) -> Ctx {
-    let email = format!("director@{}.example.org", openiop_web::demo_gen::demo_slug());
+    let email = format!("director@{}.example.org", openiop_demo::demo_slug());
     let user = app.store.user_credentials(&email).await.unwrap().unwrap().user;
     Ctx::new(openiop_app::accounts::actor_of(user), Default::default())
 }
@@ -21,7 +21,7 @@ async fn story(engine: &'static str) {
     })
     .await;
     let ctx = demo_director(&app).await;
-    let demo = app.store.organization_by_slug(&openiop_web::demo_gen::demo_slug()).await.unwrap().unwrap();
+    let demo = app.store.organization_by_slug(&openiop_demo::demo_slug()).await.unwrap().unwrap();
     let site = app.store.sites(demo.id).await.unwrap()[0].clone();
     let week = Week::parse("2026-W50").unwrap();
 

@@ -23,12 +23,9 @@ struct LoginPage {
     demo_logins: Vec<(String, String)>,
 }
 
-/// The demo logins shown on the sign-in page of a demo server (never on a real one).
-pub const DEMO_PASSWORD: &str = "demo-password-2026";
-
 async fn login_page(state: &AppState, email: &str, error: Option<String>, status: StatusCode) -> PageResult<Response> {
     let csrf = security::random_token()?;
-    let demo_logins = if state.config.demo { crate::demo_gen::logins() } else { Vec::new() };
+    let demo_logins = if state.config.demo { openiop_demo::logins() } else { Vec::new() };
     let page = LoginPage { layout: Layout::public("Sign in"), csrf: csrf.clone(), email: email.to_string(), error, demo_logins };
     let mut res = render(&page)?;
     *res.status_mut() = status;

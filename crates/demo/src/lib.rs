@@ -2,7 +2,7 @@
 //! an operator with 160 sites.
 //!
 //! Everything comes from one seeded SplitMix64 stream per site (ids too: UUID v7 built from the
-//! record's date and PRNG bits), and every date is counted from an anchor day (`--today`,
+//! record's date and PRNG bits, or random v4 from the stream for patients' records), and every date is counted from an anchor day (`--today`,
 //! default the current date), so the same seed and anchor give byte-identical data
 //! ([`checksum`]). Rows go through the store's bulk path (`openiop_store::bulk`): one big
 //! transaction per site of multi-row `INSERT`s, without the per-row audit of the use cases; the
@@ -41,6 +41,7 @@
 //! for the year): with them, plans and risk flags the operator dataset took 113 s on SQLite
 //! against 106 s without (+7 %, side by side on a shared two-core machine); 8 weeks of notes
 //! measured +14 to +23 %, over the 15 % this generator may grow.
+#![forbid(unsafe_code)]
 use anyhow::{Context, bail};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
@@ -63,6 +64,9 @@ use openiop_store::bulk::{BulkLoad, BulkValue as V, Table};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::time::Instant;
+
+/// The password of every demo account (shown on a demo server's sign-in page, never a real one's).
+pub const DEMO_PASSWORD: &str = "demo-password-2026";
 
 /// How much to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -121,7 +125,7 @@ pub async fn run(database_url: &str, a: DemoArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     // Today at the demo's sites (New Jersey), by the one clock.
-    let today = a.today.unwrap_or_else(|| crate::config::system_clock().today_in(chrono_tz::America::New_York));
+    let today = a.today.unwrap_or_else(|| openiop_app::system_clock().today_in(chrono_tz::America::New_York));
     let r = generate(&store, a.seed, a.size, today, !a.quiet).await?;
     println!(
         "demo organization {} ready in {:.1} s: {} sites, {} programs, {} patients, {} episodes, {} sessions, {} attendance rows, \
@@ -140,7 +144,7 @@ pub async fn run(database_url: &str, a: DemoArgs) -> anyhow::Result<i32> {
         r.risk_flags,
         r.rows
     );
-    println!("sign in as {} or {} (password {})", r.director_email, r.clinician_email, crate::pages::auth::DEMO_PASSWORD);
+    println!("sign in as {} or {} (password {})", r.director_email, r.clinician_email, DEMO_PASSWORD);
     Ok(0)
 }
 
@@ -896,7 +900,7 @@ pub async fn generate(store: &SqlStore, seed: u64, size: Size, today: NaiveDate,
     let created = start - Duration::weeks(10);
     let org = rng.id(created);
     let domain = format!("{slug}.example.org");
-    let hash = openiop_app::security::hash_password(crate::pages::auth::DEMO_PASSWORD).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hash = openiop_app::security::hash_password(DEMO_PASSWORD).map_err(|e| anyhow::anyhow!("{e}"))?;
     let phq9 = builtin("phq9").context("PHQ-9 definition")?;
     let gad7 = builtin("gad7").context("GAD-7 definition")?;
 

@@ -2,6 +2,7 @@
 //! another seed gives other data, and the app reads what the generator wrote — plans, notes and
 //! risk flags included. Small size only.
 use chrono::NaiveDate;
+use openiop_demo::{Size, checksum, generate};
 use openiop_domain::Store;
 use openiop_domain::audit::ChainVerdict;
 use openiop_domain::measurement::care::MeasurementStore;
@@ -10,7 +11,6 @@ use openiop_domain::patients::PatientStore;
 use openiop_domain::plans::PlanStore;
 use openiop_domain::store::AccountStore;
 use openiop_store::testing::{engines, fresh_store};
-use openiop_web::demo_gen::{Size, checksum, generate};
 use std::collections::{BTreeMap, HashSet};
 
 #[tokio::test]
