@@ -7,7 +7,6 @@ use openiop_app::security::totp;
 use openiop_domain::audit::{AuditAction, AuditEvent};
 use openiop_domain::auth::{Role, Scope};
 use openiop_domain::users::{Email, NewUser};
-use std::time::Duration;
 
 async fn add_staff(t: &BrowserTest, email: &str, password: &str) {
     let store = &t.store;
@@ -86,21 +85,29 @@ async fn a_therapist_enrols_mfa_signs_in_with_a_code_and_signs_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_session_ends_by_itself() {
+    // The one clock is stopped, and moved on instead of waiting.
+    let mut clock = None;
     let Some(t) = BrowserTest::start(|c| {
         c.demo = true;
-        c.session.idle = chrono::Duration::seconds(2);
+        clock = Some(c.clock_at(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 17, 15, 0, 0).single().expect("time")));
     })
     .await
     else {
         return;
     };
+    let clock = clock.expect("the test's clock");
     t.open("/login").await;
     t.fill("email", &format!("director@{}.example.org", openiop_demo::demo_slug())).await;
     t.fill("password", openiop_demo::DEMO_PASSWORD).await;
     t.enter("password").await;
     t.expect_path("/").await;
     assert!(t.text(".demo-banner").await.contains("Demo organization"));
-    tokio::time::sleep(Duration::from_millis(3200)).await;
+    // Fourteen minutes without a click: still signed in.
+    clock.advance(chrono::Duration::minutes(14));
+    t.open("/").await;
+    t.expect_path("/").await;
+    // Sixteen more (the idle limit is 15 minutes): signed out.
+    clock.advance(chrono::Duration::minutes(16));
     t.open("/").await;
     t.expect_path("/login").await;
     t.finish().await;
