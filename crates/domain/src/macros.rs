@@ -1,39 +1,24 @@
 //! Small declarative helpers for id newtypes and closed vocabularies.
 
-/// Id newtypes (UUID v7), parsed from text.
+/// Id newtypes parsed from text: time-ordered (UUID v7) for the organization's own records.
 macro_rules! ids {
-    ($($name:ident),*) => {$(
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(pub uuid::Uuid);
-        impl $name {
-            pub fn new() -> Self { Self(uuid::Uuid::now_v7()) }
-        }
-        impl Default for $name {
-            fn default() -> Self { Self::new() }
-        }
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { self.0.fmt(f) }
-        }
-        impl std::str::FromStr for $name {
-            type Err = $crate::DomainError;
-            fn from_str(s: &str) -> $crate::Result<Self> {
-                uuid::Uuid::parse_str(s.trim()).map(Self).map_err(|_| $crate::DomainError::field("id", "invalid_id", "is not a valid identifier"))
-            }
-        }
-    )*};
+    ($($name:ident),*) => { id_types!(uuid::Uuid::now_v7; $($name),*); };
 }
 
 /// Id newtypes for patients and every record tied to one: random (UUID v4). A time-ordered id in
 /// a URL carries when the record was made, a date element under HIPAA's Safe Harbor rule
 /// (45 CFR §164.514(b)(2)(i)(C)).
 macro_rules! record_ids {
-    ($($name:ident),*) => {$(
+    ($($name:ident),*) => { id_types!(uuid::Uuid::new_v4; $($name),*); };
+}
+
+macro_rules! id_types {
+    ($make:path; $($name:ident),*) => {$(
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(transparent)]
         pub struct $name(pub uuid::Uuid);
         impl $name {
-            pub fn new() -> Self { Self(uuid::Uuid::new_v4()) }
+            pub fn new() -> Self { Self($make()) }
         }
         impl Default for $name {
             fn default() -> Self { Self::new() }

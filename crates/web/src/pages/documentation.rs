@@ -625,49 +625,6 @@ pub struct ThreadPost {
     pub reason: String,
 }
 
-fn content_form(c: &PlanContent) -> Vec<ProblemForm> {
-    c.problems
-        .iter()
-        .map(|p| ProblemForm {
-            id: Some(p.id.to_string()),
-            statement: p.statement.clone(),
-            diagnosis: p.diagnosis.as_ref().map(|d| d.to_string()).unwrap_or_default(),
-            dimensions: p.dimensions.iter().map(|d| d.code().to_string()).collect(),
-            goals: p
-                .goals
-                .iter()
-                .map(|g| GoalForm {
-                    id: Some(g.id.to_string()),
-                    patient_words: g.patient_words.clone(),
-                    status: g.status.code().into(),
-                    objectives: g
-                        .objectives
-                        .iter()
-                        .map(|o| ObjectiveForm {
-                            id: Some(o.id.to_string()),
-                            text: o.text.clone(),
-                            target_date: o.target_date.to_string(),
-                            status: o.status.code().into(),
-                            interventions: o
-                                .interventions
-                                .iter()
-                                .map(|i| InterventionForm {
-                                    id: Some(i.id.to_string()),
-                                    description: i.description.clone(),
-                                    service_type_id: i.service_type_id.to_string(),
-                                    modality: i.modality.code().into(),
-                                    frequency: i.frequency.clone(),
-                                    staff_id: i.staff_id.to_string(),
-                                })
-                                .collect(),
-                        })
-                        .collect(),
-                })
-                .collect(),
-        })
-        .collect()
-}
-
 pub async fn add_thread(
     State(state): State<AppState>,
     staff: Staff,
@@ -679,7 +636,7 @@ pub async fn add_thread(
     let ctx = staff.ctx();
     let view = uc::plan(&state, &ctx, eid).await?;
     let base = view.draft().or(view.current());
-    let mut problems = base.map(|v| content_form(&v.content)).unwrap_or_default();
+    let mut problems = base.map(|v| v.content.problem_forms()).unwrap_or_default();
     problems.push(ProblemForm {
         id: None,
         statement: f.statement.clone(),
