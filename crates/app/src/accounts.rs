@@ -38,8 +38,16 @@ pub fn new_session(user: &User, stage: SessionStage, now: DateTime<Utc>) -> Resu
     Ok((cookie_value, s))
 }
 
-/// The audit entry of a sign-in step, by whoever is signing in.
+/// How an account that does not exist is named in the log: a keyed hash of what was typed (it
+/// may be a mistyped password or another secret), never the text itself.
+pub fn unknown_account(app: &App, typed: &str) -> String {
+    format!("unknown:{}", security::keyed_hash(&app.settings.audit_key, &typed.trim().to_lowercase()))
+}
+
+/// The audit entry of a sign-in step, by whoever is signing in: the account when the email
+/// matches one, else [`unknown_account`].
 fn sign_in_event(
+    app: &App,
     meta: &RequestMeta,
     user: Option<&User>,
     typed_email: &str,
@@ -50,7 +58,7 @@ fn sign_in_event(
     AuditEvent {
         organization_id: user.map(|u| u.organization_id),
         user_id: user.map(|u| u.id),
-        actor: user.map(|u| u.email.clone()).unwrap_or_else(|| typed_email.trim().to_lowercase().chars().take(254).collect()),
+        actor: user.map(|u| u.email.clone()).unwrap_or_else(|| unknown_account(app, typed_email)),
         role: user.map(|u| u.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")).unwrap_or_default(),
         patient_id: None,
         action: action.as_str().into(),
@@ -87,19 +95,31 @@ fn lockout_minutes(app: &App) -> i64 {
 pub async fn sign_in(app: &App, meta: &RequestMeta, email: &str, password: &str, replacing: Option<&str>) -> Result<SignIn> {
     let now = app.now();
     // Server-side throttling per source address, shared by every app server through the log.
-    let (recent, creds) = reading!(app, |w| {
-        let recent = w.db().login_failures_from(&meta.source_ip, now - app.settings.ip_window).await?;
-        Ok((recent, w.db().user_credentials(email).await?))
+    let policy = app.settings.lockout;
+    let unknown = unknown_account(app, email);
+    let (recent, creds, unknown_failures) = reading!(app, |w| {
+        let recent =
+            w.db().recent_events(AuditAction::LoginFailure.as_str(), Some(&meta.source_ip), None, now - app.settings.ip_window).await?;
+        let creds = w.db().user_credentials(email).await?;
+        // An address with no account locks like one would, so the answer tells nothing.
+        let unknown_failures = match &creds {
+            Some(_) => 0,
+            None => w.db().recent_events(AuditAction::LoginFailure.as_str(), None, Some(&unknown), now - policy.lockout).await?,
+        };
+        Ok((recent, creds, unknown_failures))
     })?;
     if recent >= app.settings.ip_failures_per_window {
-        let ev = sign_in_event(meta, None, email, AuditAction::LoginFailure, Outcome::Denied, "throttled_source");
+        let ev = sign_in_event(app, meta, None, email, AuditAction::LoginFailure, Outcome::Denied, "throttled_source");
         reading!(app, |w| w.db().audit(ev).await)?;
         return Ok(SignIn::Throttled { retry_after_seconds: app.settings.ip_window.num_seconds() });
     }
-    if let Some(c) = &creds
-        && let Some(until) = c.locked_until.filter(|u| *u > now)
-    {
-        let ev = sign_in_event(meta, Some(&c.user), email, AuditAction::LoginLocked, Outcome::Denied, "account_locked");
+    let locked_until = match &creds {
+        Some(c) => c.locked_until.filter(|u| *u > now),
+        None => (unknown_failures >= policy.max_failures).then(|| now + policy.lockout),
+    };
+    if let Some(until) = locked_until {
+        let ev =
+            sign_in_event(app, meta, creds.as_ref().map(|c| &c.user), email, AuditAction::LoginLocked, Outcome::Denied, "account_locked");
         reading!(app, |w| w.db().audit(ev).await)?;
         return Ok(SignIn::Locked { minutes: (until - now).num_minutes() + 1 });
     }
@@ -111,15 +131,16 @@ pub async fn sign_in(app: &App, meta: &RequestMeta, email: &str, password: &str,
     let Some(c) = accepted else {
         let user = creds.map(|c| c.user);
         let detail = if user.is_some() { "wrong_password" } else { "unknown_account" };
-        let ev = sign_in_event(meta, user.as_ref(), email, AuditAction::LoginFailure, Outcome::Failure, detail);
-        let policy = app.settings.lockout;
+        let known = user.is_some();
+        let ev = sign_in_event(app, meta, user.as_ref(), email, AuditAction::LoginFailure, Outcome::Failure, detail);
         let locked_now = writing!(app, |w| w.db().record_login_failure(user.map(|u| u.id), policy, now, ev).await)?;
+        let locked_now = locked_now || (!known && unknown_failures + 1 >= policy.max_failures);
         return Ok(SignIn::Refused { locked_now, lockout_minutes: lockout_minutes(app) });
     };
     if c.user.mfa_exempt {
         // Demo accounts only: the demo organization's staff may skip the second factor.
         let (cookie, s) = new_session(&c.user, SessionStage::Active, now)?;
-        let ev = sign_in_event(meta, Some(&c.user), email, AuditAction::LoginSuccess, Outcome::Success, "demo_account_mfa_exempt");
+        let ev = sign_in_event(app, meta, Some(&c.user), email, AuditAction::LoginSuccess, Outcome::Success, "demo_account_mfa_exempt");
         writing!(app, |w| w.db().record_login_success(c.user.id, replacing, &s, ev).await)?;
         return Ok(SignIn::SignedIn { cookie });
     }
@@ -149,8 +170,8 @@ pub enum SecondFactor {
     Restart,
 }
 
-fn pending_event(p: &Pending, action: AuditAction, outcome: Outcome, detail: &str) -> AuditEvent {
-    sign_in_event(&p.meta, Some(&p.user), &p.user.email, action, outcome, detail)
+fn pending_event(app: &App, p: &Pending, action: AuditAction, outcome: Outcome, detail: &str) -> AuditEvent {
+    sign_in_event(app, &p.meta, Some(&p.user), &p.user.email, action, outcome, detail)
 }
 
 /// The secret being enrolled, made (and kept on the pending session) on first sight.
@@ -178,7 +199,7 @@ async fn locked(app: &App, p: &Pending) -> Result<Option<i64>> {
 
 /// Counts a failed second factor like a failed password (both are guesses at the account).
 async fn failed(app: &App, p: &Pending, detail: &str) -> Result<SecondFactor> {
-    let ev = pending_event(p, AuditAction::MfaChallengeFailure, Outcome::Failure, detail);
+    let ev = pending_event(app, p, AuditAction::MfaChallengeFailure, Outcome::Failure, detail);
     let policy = app.settings.lockout;
     let now = app.now();
     let locked_now = writing!(app, |w| {
@@ -210,11 +231,11 @@ pub async fn enroll(app: &App, p: &Pending, code: &str) -> Result<SecondFactor> 
     let hashes: Vec<String> = codes.iter().map(|c| security::sha256_hex(c)).collect();
     let (cookie, s) = new_session(&p.user, SessionStage::Active, now)?;
     writing!(app, |w| {
-        w.db().enroll_totp(p.user.id, &secret, &hashes, pending_event(p, AuditAction::MfaEnrolled, Outcome::Success, "totp")).await?;
+        w.db().enroll_totp(p.user.id, &secret, &hashes, pending_event(app, p, AuditAction::MfaEnrolled, Outcome::Success, "totp")).await?;
         if !w.db().advance_totp_step(p.user.id, step).await? {
             return Err(DomainError::conflict("code_reused", "that code was used already; wait for the next one"));
         }
-        let ev = pending_event(p, AuditAction::LoginSuccess, Outcome::Success, "mfa_enrolled");
+        let ev = pending_event(app, p, AuditAction::LoginSuccess, Outcome::Success, "mfa_enrolled");
         w.db().record_login_success(p.user.id, Some(&p.session.id_hash), &s, ev).await
     })?;
     Ok(SecondFactor::SignedIn { cookie, recovery_codes: codes })
@@ -240,13 +261,13 @@ pub async fn second_factor(app: &App, p: &Pending, code: &str) -> Result<SecondF
             // A code is good once: a step at or before the last one used is a replay.
             Some(step) => w.db().advance_totp_step(p.user.id, step).await?,
             None => {
-                let ev = pending_event(p, AuditAction::RecoveryCodeUsed, Outcome::Success, "recovery_code");
+                let ev = pending_event(app, p, AuditAction::RecoveryCodeUsed, Outcome::Success, "recovery_code");
                 let hash = security::sha256_hex(&security::normalize_recovery_code(typed));
                 w.db().use_recovery_code(p.user.id, &hash, ev).await?
             }
         };
         if accepted {
-            let ev = pending_event(p, AuditAction::LoginSuccess, Outcome::Success, "mfa_passed");
+            let ev = pending_event(app, p, AuditAction::LoginSuccess, Outcome::Success, "mfa_passed");
             w.db().record_login_success(p.user.id, Some(&p.session.id_hash), &s, ev).await?;
         }
         Ok(accepted)
@@ -297,10 +318,27 @@ pub async fn pending(app: &App, session_hash: &str, meta: &RequestMeta) -> Resul
     Ok(Some(Pending { user, session: s, meta: meta.clone() }))
 }
 
-/// The owner of a personal API token; an unknown or revoked token is audited and refused.
+/// The owner of a personal API token; an unknown or revoked token is audited and refused. An
+/// address that keeps sending bad tokens is throttled (and no longer fills the log).
 pub async fn api_caller(app: &App, token: &str, meta: &RequestMeta) -> Result<User> {
     let now = app.now();
-    match reading!(app, |w| w.db().token_owner(&security::sha256_hex(token), now).await)? {
+    let window = app.settings.ip_window;
+    let (owner, rejected) = reading!(app, |w| {
+        let owner = w.db().token_owner(&security::sha256_hex(token), now).await?;
+        let rejected = match &owner {
+            Some((_, u)) if u.active => 0,
+            _ => w.db().recent_events(AuditAction::TokenRejected.as_str(), Some(&meta.source_ip), None, now - window).await?,
+        };
+        Ok((owner, rejected))
+    })?;
+    if rejected >= app.settings.ip_failures_per_window {
+        return Err(DomainError::Throttled {
+            code: "too_many_attempts",
+            message: "too many requests with unknown tokens from this address; wait and try again".into(),
+            retry_after_seconds: window.num_seconds().max(1) as u64,
+        });
+    }
+    match owner {
         Some((_, user)) if user.active => Ok(user),
         _ => {
             let ev = AuditEvent {
@@ -362,4 +400,13 @@ pub async fn end_expired_sessions(app: &App) -> Result<u64> {
     let now = app.now();
     let (idle, absolute) = (app.settings.session.idle, app.settings.session.absolute);
     writing!(app, |w| w.db().end_expired_sessions(now - idle, now - absolute).await)
+}
+
+/// Records that a signed-in caller's role does not allow what they asked for (`what`: the
+/// method and route template; `code`: why).
+pub async fn audit_refusal(app: &App, ctx: &Ctx, what: &str, code: &str) -> Result<()> {
+    let ev = AuditEvent::by(ctx, None, AuditAction::AccessDenied, "route", Some(what.chars().take(200).collect()))
+        .outcome(Outcome::Denied)
+        .detail(&format!("role:{code}"));
+    reading!(app, |w| w.db().audit(ev).await)
 }

@@ -1,11 +1,11 @@
 //! The auditor's search of the audit log, and the check of its hash chain.
 use crate::App;
 use chrono::NaiveDate;
+use openiop_domain::Result;
 use openiop_domain::audit::{AuditAction, AuditEntry, AuditEvent, ChainVerdict};
 use openiop_domain::auth::{Action, Ctx};
 use openiop_domain::error::Fields;
 use openiop_domain::store::AuditFilter;
-use openiop_domain::{DomainError, Result};
 
 /// The auditor's filters as typed (blank: any).
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -27,7 +27,7 @@ fn date(field: &str, s: &str) -> Result<Option<NaiveDate>> {
     if s.is_empty() {
         return Ok(None);
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map(Some).map_err(|_| DomainError::field(field, "invalid_date", "use a date like 2026-11-27"))
+    openiop_domain::programs::parse_date(field, s).map(Some)
 }
 
 impl AuditQuery {
@@ -43,14 +43,28 @@ impl AuditQuery {
         }
         f.finish()?;
         let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-        Ok(AuditFilter { user: opt(&self.user), patient_id: opt(&self.patient), from, to, action: opt(&self.action), limit: 200 })
+        Ok(AuditFilter {
+            user: opt(&self.user),
+            patient_id: opt(&self.patient),
+            from,
+            to,
+            action: opt(&self.action),
+            limit: 200,
+            ..Default::default()
+        })
     }
 }
 
 /// Searches the log for the caller's organization; the search itself is audited.
 pub async fn search(app: &App, ctx: &Ctx, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
     ctx.actor.require(Action::ViewAuditLog)?;
-    let filter = q.filter()?;
+    let mut filter = q.filter()?;
+    // A typed email that matches no account was logged as its keyed hash: find that too.
+    filter.actor_alias = filter.user.as_deref().map(|u| crate::accounts::unknown_account(app, u));
+    // A site- or program-scoped auditor sees what concerns their patients, not the organization's.
+    if let openiop_domain::auth::Scope::Units { sites, programs } = &ctx.actor.scope {
+        filter.units = Some((sites.clone(), programs.clone()));
+    }
     reading!(app, |w| {
         let ev = AuditEvent::by(ctx, ctx.actor.acting_role(Action::ViewAuditLog), AuditAction::Search, "audit_log", None);
         w.db().audit(ev).await?;

@@ -12,6 +12,7 @@ use openiop_domain::patients::{Episode, EpisodeId, Patient, PatientId};
 use openiop_domain::plans::*;
 use openiop_domain::programs::{Program, StaffProfile};
 use openiop_domain::schedule::{Attendance, Session, SessionFilter, SessionId, SessionStatus, current_attendance};
+use openiop_domain::store::RecordKind;
 use openiop_domain::{DomainError, Result};
 use std::collections::HashMap;
 
@@ -140,7 +141,7 @@ pub async fn plan_version_for(app: &App, ctx: &Ctx, id: PlanVersionId, action: A
 
 pub(crate) async fn plan_version_for_in(w: &Work<'_>, ctx: &Ctx, id: PlanVersionId, action: Action) -> Result<(PlanVersion, Episode)> {
     ctx.actor.require(action)?;
-    let v = w.db().plan_version(ctx.org(), id).await?;
+    let v = w.found(ctx, action, RecordKind::PlanVersion, &id.to_string(), w.db().plan_version(ctx.org(), id).await).await?;
     let e = episode_for(w, ctx, v.episode_id, action).await.map_err(|_| DomainError::NotFound("plan"))?;
     Ok((v, e))
 }
@@ -310,6 +311,9 @@ async fn load_sheet(w: &Work<'_>, ctx: &Ctx, session_id: SessionId, action: Acti
         return Err(DomainError::conflict("session_cancelled", "a cancelled session has no notes"));
     }
     let org = ctx.org();
+    // Only the participants the caller may see: the others' notes are their own clinicians'.
+    let mut session = session;
+    session.participants = crate::patients::visible(w, ctx, &session.participants).await?;
     let service = w.db().service_types(org).await?.into_iter().find(|s| s.id == session.service_type_id);
     let users: HashMap<UserId, String> = w.db().users(org).await?.into_iter().map(|u| (u.id, u.name)).collect();
     let staff = session.leaders.iter().filter_map(|l| users.get(l).cloned()).collect();
@@ -482,7 +486,7 @@ pub async fn note_for(app: &App, ctx: &Ctx, id: NoteId, action: Action) -> Resul
 
 pub(crate) async fn note_for_in(w: &Work<'_>, ctx: &Ctx, id: NoteId, action: Action) -> Result<SessionNote> {
     ctx.actor.require(action)?;
-    let n = w.db().note(ctx.org(), id).await?;
+    let n = w.found(ctx, action, RecordKind::Note, &id.to_string(), w.db().note(ctx.org(), id).await).await?;
     session_for_in(w, ctx, n.session_id, action).await.map_err(|_| DomainError::NotFound("note"))?;
     Ok(n)
 }

@@ -40,9 +40,11 @@ pub mod security;
 pub mod sites;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use openiop_domain::audit::AuditEvent;
+use openiop_domain::audit::{AuditAction, AuditEvent, Outcome};
+use openiop_domain::auth::{Action, Ctx};
 use openiop_domain::clock::Clock;
 use openiop_domain::ids::{OrganizationId, SiteId};
+use openiop_domain::store::RecordKind;
 use openiop_domain::users::{LockoutPolicy, SessionPolicy};
 pub use openiop_domain::{DomainError, Result};
 use openiop_domain::{Records, Store, UnitOfWork};
@@ -65,6 +67,8 @@ pub struct Settings {
     /// Failed sign-ins allowed from one address per window before it is throttled.
     pub ip_failures_per_window: i64,
     pub ip_window: chrono::Duration,
+    /// The installation's key for keyed hashes in the audit log (see [`App::with_installation_secret`]).
+    pub audit_key: String,
 }
 
 impl Default for Settings {
@@ -74,6 +78,7 @@ impl Default for Settings {
             lockout: LockoutPolicy::default(),
             ip_failures_per_window: 30,
             ip_window: chrono::Duration::minutes(15),
+            audit_key: String::new(),
         }
     }
 }
@@ -89,6 +94,15 @@ pub struct App {
 impl App {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
         Self { store, clock, settings: Arc::new(settings) }
+    }
+
+    /// Reads (or, on the very first start, makes) the installation's secret, shared by every
+    /// app server through the database, into the settings.
+    pub async fn with_installation_secret(mut self) -> Result<Self> {
+        let candidate = security::random_token()?;
+        let key = self.store.installation_secret(&candidate).await?;
+        Arc::make_mut(&mut self.settings).audit_key = key;
+        Ok(self)
     }
 
     /// The current instant, from the one clock.
@@ -169,6 +183,50 @@ impl Work<'_> {
     /// Records a refused access; it is written when the unit of work ends, whatever its outcome.
     pub fn deny(&self, event: AuditEvent) {
         self.denials.lock().unwrap_or_else(|p| p.into_inner()).push(event);
+    }
+
+    /// Records that the caller was refused `kind` `id` (out of scope, or another organization's),
+    /// after the unit of work ends.
+    pub fn refuse(&self, ctx: &Ctx, action: Action, kind: RecordKind, id: &str, patient: Option<String>, why: &str) {
+        let mut ev = AuditEvent::by(ctx, ctx.actor.acting_role(action), AuditAction::AccessDenied, kind.as_str(), Some(id.to_string()))
+            .outcome(Outcome::Denied)
+            .detail(why);
+        ev.patient_id = patient;
+        self.deny(ev);
+    }
+
+    /// Passes a lookup by id through, and when it found nothing in the caller's organization
+    /// checks whether the record is another organization's: that is a denial (audited), though
+    /// the answer stays the same 404 as for a record that does not exist.
+    pub async fn found<T>(&self, ctx: &Ctx, action: Action, kind: RecordKind, id: &str, lookup: Result<T>) -> Result<T> {
+        if let Err(DomainError::NotFound(_)) = &lookup
+            && let Some(owner) = self.db().owner_of(kind, id).await?
+            && owner != ctx.org()
+        {
+            self.refuse(ctx, action, kind, id, None, "other_organization");
+        }
+        lookup
+    }
+
+    /// A record named in a request's body (a program, a track, a site) that the caller may use
+    /// for `action`: one of another organization, out of their scope or that does not exist all
+    /// answer the same field error, so the answer does not tell them apart.
+    pub async fn referenced_program(
+        &self,
+        ctx: &Ctx,
+        action: Action,
+        id: openiop_domain::ids::ProgramId,
+    ) -> Result<openiop_domain::programs::Program> {
+        let unknown = || DomainError::field("program_id", "unknown_reference", "is not a program you can use");
+        let p = self
+            .found(ctx, action, RecordKind::Program, &id.to_string(), self.db().program(ctx.org(), id).await)
+            .await
+            .map_err(|_| unknown())?;
+        if !ctx.actor.scope.covers(Some(p.site_id), Some(p.id)) {
+            self.refuse(ctx, action, RecordKind::Program, &id.to_string(), None, "out_of_scope");
+            return Err(unknown());
+        }
+        Ok(p)
     }
 
     /// Ends the unit of work with the use case's outcome: a success commits (and a failed commit

@@ -15,6 +15,7 @@ use openiop_domain::measurement::outcomes::{
 use openiop_domain::measurement::{InstrumentDefinition, builtin, import_questionnaire, score};
 use openiop_domain::patients::{Episode, EpisodeId, Patient, PatientId};
 use openiop_domain::programs::Program;
+use openiop_domain::store::RecordKind;
 use openiop_domain::{DomainError, Result};
 use std::collections::BTreeMap;
 
@@ -110,12 +111,7 @@ pub async fn add_cadence(app: &App, ctx: &Ctx, form: &CadenceForm) -> Result<Cad
     writing!(app, |w| {
         ctx.actor.require(Action::ManagePrograms)?;
         let c = Cadence::parse(form, &available(&w, ctx.org()).await?)?;
-        let p = w
-            .db()
-            .program(ctx.org(), c.program_id)
-            .await
-            .map_err(|_| DomainError::field("program_id", "unknown_reference", "is not a program of this organization"))?;
-        ctx.authorize(Action::ManagePrograms, Some(p.site_id), Some(p.id), "program")?;
+        w.referenced_program(ctx, Action::ManagePrograms, c.program_id).await?;
         let ev = event(ctx, Action::ManagePrograms, AuditAction::Create, "measurement_cadence", None, Some(c.id.to_string()));
         w.db().add_cadence(ctx.org(), c.clone(), ev).await?;
         Ok(c)
@@ -448,7 +444,7 @@ pub async fn risk_flag(app: &App, ctx: &Ctx, id: RiskFlagId, action: Action) -> 
 
 pub(crate) async fn risk_flag_in(w: &Work<'_>, ctx: &Ctx, id: RiskFlagId, action: Action) -> Result<(RiskFlagRecord, Patient)> {
     ctx.actor.require(action)?;
-    let flag = w.db().risk_flag(ctx.org(), id).await?;
+    let flag = w.found(ctx, action, RecordKind::RiskFlag, &id.to_string(), w.db().risk_flag(ctx.org(), id).await).await?;
     let (patient, _) = patient_for(w, ctx, flag.patient_id, action).await?;
     Ok((flag, patient))
 }

@@ -7,6 +7,7 @@ use openiop_domain::auth::{Action, Ctx, Scope};
 use openiop_domain::ids::SiteId;
 use openiop_domain::patients::*;
 use openiop_domain::programs::{LevelOfCare, TrackId};
+use openiop_domain::store::RecordKind;
 use openiop_domain::{DomainError, Result};
 
 fn event(ctx: &Ctx, action_for_role: Action, action: AuditAction, what: &str, patient: Option<PatientId>) -> AuditEvent {
@@ -30,11 +31,30 @@ fn in_scope(ctx: &Ctx, patient: &Patient, episodes: &[Episode]) -> bool {
         || episodes.iter().any(|e| ctx.actor.scope.covers(Some(e.site_id), Some(e.program_id)))
 }
 
+/// Which of these patients the actor may see (their site, or one of their episodes' programs in
+/// scope): the rest of a session's participants, say, are someone else's to see. A fixed number
+/// of statements for any number of patients.
+pub(crate) async fn visible(w: &Work<'_>, ctx: &Ctx, ids: &[PatientId]) -> Result<Vec<PatientId>> {
+    if ctx.actor.scope == Scope::Organization || ids.is_empty() {
+        return Ok(ids.to_vec());
+    }
+    let people = w.db().patient_summaries(ctx.org(), ids).await?;
+    let episodes = w.db().episodes_of(ctx.org(), ids).await?;
+    Ok(ids
+        .iter()
+        .copied()
+        .filter(|id| {
+            people.iter().any(|p| p.id == *id && ctx.actor.scope.covers(Some(p.site_id), None))
+                || episodes.iter().any(|e| e.patient_id == *id && ctx.actor.scope.covers(Some(e.site_id), Some(e.program_id)))
+        })
+        .collect())
+}
+
 /// Loads a patient the actor may see for `action`; out of scope answers 404 and is audited as
 /// a denied access.
 pub async fn patient_for(w: &Work<'_>, ctx: &Ctx, id: PatientId, action: Action) -> Result<(Patient, Vec<Episode>)> {
     ctx.actor.require(action)?;
-    let patient = w.db().patient(ctx.org(), id).await?;
+    let patient = w.found(ctx, action, RecordKind::Patient, &id.to_string(), w.db().patient(ctx.org(), id).await).await?;
     let episodes = w.db().episodes(ctx.org(), id).await?;
     if !in_scope(ctx, &patient, &episodes) {
         w.deny(event(ctx, action, AuditAction::AccessDenied, "patient", Some(id)).outcome(Outcome::Denied).detail("out_of_scope"));
@@ -117,7 +137,12 @@ pub async fn create_referral(app: &App, ctx: &Ctx, form: &ReferralForm) -> Resul
     writing!(app, |w| {
         let today = today_for(&w, ctx, &form.site_id).await?;
         let r = NewReferral::parse(form, today)?;
-        ctx.authorize(Action::ManageIntake, Some(r.site_id), r.program_id, "site")?;
+        crate::sites::site_in(&w, ctx, r.site_id, Action::ManageIntake).await?;
+        if let Some(p) = r.program_id
+            && w.referenced_program(ctx, Action::ManageIntake, p).await?.site_id != r.site_id
+        {
+            return Err(DomainError::field("program_id", "unknown_reference", "is not a program of this site"));
+        }
         w.db().create_referral(ctx.org(), r, event(ctx, Action::ManageIntake, AuditAction::Create, "referral", None)).await
     })
 }
@@ -136,8 +161,11 @@ pub async fn referrals(app: &App, ctx: &Ctx) -> Result<Vec<Referral>> {
 /// A referral the caller may work on, with its read audited.
 async fn referral_for(w: &Work<'_>, ctx: &Ctx, id: ReferralId) -> Result<Referral> {
     ctx.actor.require(Action::ManageIntake)?;
-    let r = w.db().referral(ctx.org(), id).await?;
-    ctx.authorize(Action::ManageIntake, Some(r.site_id), r.program_id, "referral")?;
+    let r = w.found(ctx, Action::ManageIntake, RecordKind::Referral, &id.to_string(), w.db().referral(ctx.org(), id).await).await?;
+    if !ctx.actor.scope.covers(Some(r.site_id), r.program_id) {
+        w.refuse(ctx, Action::ManageIntake, RecordKind::Referral, &id.to_string(), r.patient_id.map(|p| p.to_string()), "out_of_scope");
+        return Err(DomainError::NotFound("referral"));
+    }
     let mut ev = event(ctx, Action::ManageIntake, AuditAction::Read, "referral", None);
     ev.resource_id = Some(id.to_string());
     w.db().audit(ev).await?;
@@ -172,17 +200,12 @@ pub async fn accept_referral(app: &App, ctx: &Ctx, id: ReferralId, form: &Admiss
 }
 
 async fn check_program(w: &Work<'_>, ctx: &Ctx, a: &Admission) -> Result<()> {
-    let p = w
-        .db()
-        .program(ctx.org(), a.program_id)
-        .await
-        .map_err(|_| DomainError::field("program_id", "unknown_reference", "is not a program of this organization"))?;
-    ctx.authorize(Action::WriteClinicalRecord, Some(p.site_id), Some(p.id), "program")
+    w.referenced_program(ctx, Action::WriteClinicalRecord, a.program_id).await.map(|_| ())
 }
 
 pub async fn register(app: &App, ctx: &Ctx, site: SiteId, form: &PatientForm, allow_duplicate: bool) -> Result<Patient> {
-    ctx.authorize(Action::ManageIntake, Some(site), None, "site")?;
     writing!(app, |w| {
+        let site = crate::sites::site_in(&w, ctx, site, Action::ManageIntake).await?.id;
         let today = w.today_at(ctx.org(), site).await?;
         let p = PatientDetails::parse(form, today)?;
         let ev = event(ctx, Action::ManageIntake, AuditAction::Create, "patient", None);
@@ -215,7 +238,7 @@ pub async fn admit(app: &App, ctx: &Ctx, patient: PatientId, form: &AdmissionFor
 /// An episode the actor may act on clinically.
 pub async fn episode_for(w: &Work<'_>, ctx: &Ctx, id: EpisodeId, action: Action) -> Result<Episode> {
     ctx.actor.require(action)?;
-    let e = w.db().episode(ctx.org(), id).await?;
+    let e = w.found(ctx, action, RecordKind::Episode, &id.to_string(), w.db().episode(ctx.org(), id).await).await?;
     if !ctx.actor.scope.covers(Some(e.site_id), Some(e.program_id)) {
         let ev =
             event(ctx, action, AuditAction::AccessDenied, "episode", Some(e.patient_id)).outcome(Outcome::Denied).detail("out_of_scope");
@@ -273,13 +296,9 @@ pub async fn transfer_track(app: &App, ctx: &Ctx, id: EpisodeId, track: &str) ->
 pub(crate) async fn transfer_track_in(w: &Work<'_>, ctx: &Ctx, id: EpisodeId, track: &str) -> Result<()> {
     let e = episode_for(w, ctx, id, Action::WriteClinicalRecord).await?;
     let track: TrackId = track.parse().map_err(|_| DomainError::field("track_id", "required", "choose a track"))?;
-    let t = w
-        .db()
-        .track(ctx.org(), track)
-        .await
-        .map_err(|_| DomainError::field("track_id", "unknown_reference", "is not a track of this organization"))?;
-    let p = w.db().program(ctx.org(), t.program_id).await?;
-    ctx.authorize(Action::WriteClinicalRecord, Some(p.site_id), Some(p.id), "track")?;
+    let unknown = || DomainError::field("track_id", "unknown_reference", "is not a track you can use");
+    let t = w.db().track(ctx.org(), track).await.map_err(|_| unknown())?;
+    w.referenced_program(ctx, Action::WriteClinicalRecord, t.program_id).await.map_err(|_| unknown())?;
     let ev = event(ctx, Action::WriteClinicalRecord, AuditAction::Update, "episode_track", Some(e.patient_id));
     w.db().transfer_track(ctx.org(), id, track, ev).await
 }

@@ -5,6 +5,7 @@ use openiop_domain::audit::{AuditAction, AuditEvent};
 use openiop_domain::auth::{Action, Ctx, Scope};
 use openiop_domain::ids::{ProgramId, SiteId, UserId};
 use openiop_domain::programs::*;
+use openiop_domain::store::RecordKind;
 use openiop_domain::tenancy::Site;
 use openiop_domain::{DomainError, Result};
 
@@ -31,6 +32,15 @@ fn require_manage(ctx: &Ctx, site: SiteId, program: Option<ProgramId>) -> Result
     ctx.authorize(Action::ManagePrograms, Some(site), program, "program")
 }
 
+/// The site named in a program's form: one the caller may manage, else the same field error as
+/// for a site that does not exist.
+async fn form_site(w: &Work<'_>, ctx: &Ctx, site: SiteId) -> Result<()> {
+    crate::sites::site_in(w, ctx, site, Action::ManagePrograms)
+        .await
+        .map(|_| ())
+        .map_err(|_| DomainError::field("site_id", "unknown_site", "is not a site of this organization"))
+}
+
 pub async fn visible_programs(app: &App, ctx: &Ctx) -> Result<Vec<Program>> {
     reading!(app, |w| visible_programs_in(&w, ctx).await)
 }
@@ -46,7 +56,7 @@ pub async fn program(app: &App, ctx: &Ctx, id: ProgramId) -> Result<Program> {
 }
 
 pub(crate) async fn program_in(w: &Work<'_>, ctx: &Ctx, id: ProgramId) -> Result<Program> {
-    let p = w.db().program(ctx.org(), id).await?;
+    let p = w.found(ctx, Action::ViewPrograms, RecordKind::Program, &id.to_string(), w.db().program(ctx.org(), id).await).await?;
     ctx.authorize(Action::ViewPrograms, Some(p.site_id), Some(p.id), "program")?;
     Ok(p)
 }
@@ -55,7 +65,7 @@ pub async fn create_program(app: &App, ctx: &Ctx, form: &ProgramForm) -> Result<
     writing!(app, |w| {
         ctx.actor.require(Action::ManagePrograms)?;
         let p = NewProgram::parse(form)?;
-        require_manage(ctx, p.site_id, None)?;
+        form_site(&w, ctx, p.site_id).await?;
         w.db().create_program(ctx.org(), p, event(ctx, AuditAction::Create, "program")).await
     })
 }
@@ -65,7 +75,7 @@ pub async fn update_program(app: &App, ctx: &Ctx, id: ProgramId, form: &ProgramF
         let existing = program_in(&w, ctx, id).await?;
         require_manage(ctx, existing.site_id, Some(id))?;
         let p = NewProgram::parse(form)?;
-        require_manage(ctx, p.site_id, Some(id))?;
+        form_site(&w, ctx, p.site_id).await?;
         w.db().update_program(ctx.org(), id, p, event(ctx, AuditAction::Update, "program")).await
     })
 }
@@ -151,10 +161,10 @@ pub async fn rooms(app: &App, ctx: &Ctx) -> Result<Vec<Room>> {
 }
 
 pub async fn create_room(app: &App, ctx: &Ctx, site: SiteId, name: &str, kind: &str, capacity: &str, notes: &str) -> Result<Room> {
+    let room = NewRoom::parse(name, kind, capacity, notes)?;
     writing!(app, |w| {
-        ctx.authorize(Action::ManagePrograms, Some(site), None, "site")?;
-        let room = NewRoom::parse(name, kind, capacity, notes)?;
-        w.db().create_room(ctx.org(), site, room, event(ctx, AuditAction::Create, "room")).await
+        let site = crate::sites::site_in(&w, ctx, site, Action::ManagePrograms).await?;
+        w.db().create_room(ctx.org(), site.id, room, event(ctx, AuditAction::Create, "room")).await
     })
 }
 

@@ -8,6 +8,7 @@ use openiop_domain::ids::{ProgramId, SiteId, UserId};
 use openiop_domain::patients::{Episode, EpisodeId, PatientId, PatientSummary};
 use openiop_domain::programs::{CompactConfig, Program, Room, ServiceType, ServiceTypeId, StaffProfile, TrackId, parse_date, parse_time};
 use openiop_domain::schedule::*;
+use openiop_domain::store::RecordKind;
 use openiop_domain::tenancy::Site;
 use openiop_domain::{DomainError, Result};
 
@@ -55,7 +56,9 @@ async fn patient_facts(w: &Work<'_>, ctx: &Ctx, patients: &[PatientId], programs
     }
     let org = ctx.org();
     let rows = w.db().patients_with_consents(org, patients).await?;
-    let open = w.db().open_episodes(org, None).await?;
+    let open: Vec<Episode> = w.db().episodes_of(org, patients).await?.into_iter().filter(|e| e.is_open()).collect();
+    // A rule's message may name a patient only to someone who may see them.
+    let visible = crate::patients::visible(w, ctx, patients).await?;
     Ok(rows
         .into_iter()
         .map(|(p, consents)| {
@@ -66,7 +69,7 @@ async fn patient_facts(w: &Work<'_>, ctx: &Ctx, patients: &[PatientId], programs
                 .map(|x| x.population);
             PatientFacts {
                 patient_id: p.id,
-                name: p.details.display_name(),
+                name: if visible.contains(&p.id) { p.details.display_name() } else { "A patient".to_string() },
                 home_state: p.details.state,
                 population,
                 availability: p.details.availability.clone(),
@@ -76,6 +79,22 @@ async fn patient_facts(w: &Work<'_>, ctx: &Ctx, patients: &[PatientId], programs
             }
         })
         .collect())
+}
+
+/// Every patient a request names must be one the caller may see: another site's (or another
+/// organization's) patient is refused as if unknown, and the attempt audited.
+async fn people_in_scope(w: &Work<'_>, ctx: &Ctx, action: Action, field: &str, named: &[PatientId]) -> Result<()> {
+    let visible = crate::patients::visible(w, ctx, named).await?;
+    let known: Vec<PatientId> = w.db().patient_summaries(ctx.org(), named).await?.into_iter().map(|p| p.id).collect();
+    let mut f = openiop_domain::error::Fields::new();
+    for p in named {
+        if !(visible.contains(p) && known.contains(p)) {
+            let why = if known.contains(p) { "out_of_scope" } else { "unknown_or_other_organization" };
+            w.refuse(ctx, action, RecordKind::Patient, &p.to_string(), known.contains(p).then(|| p.to_string()), why);
+            f.push(field, "unknown_reference", "is not a patient you can schedule");
+        }
+    }
+    f.finish()
 }
 
 /// Checks one new session against the rules and the given live sessions (used when accepting
@@ -225,7 +244,13 @@ pub async fn create_session(app: &App, ctx: &Ctx, f: &SessionForm) -> Result<Ses
         let (Some(site_id), Some(service_id), Some(day), Some(start)) = (site_id, service_id, day, start) else {
             return Err(DomainError::internal("session form incomplete"));
         };
-        ctx.authorize(action, Some(site_id), program_id, "site")?;
+        crate::sites::site_in(&w, ctx, site_id, action).await?;
+        if let Some(p) = program_id
+            && w.referenced_program(ctx, action, p).await?.site_id != site_id
+        {
+            return Err(DomainError::field("program_id", "unknown_reference", "is not a program of this site"));
+        }
+        people_in_scope(&w, ctx, action, "patient_ids", &patients).await?;
         let c = context(&w, ctx, site_id, &patients).await?;
         let service = c
             .services
@@ -277,8 +302,9 @@ pub async fn session_for(app: &App, ctx: &Ctx, id: SessionId, action: Action) ->
 
 pub(crate) async fn session_for_in(w: &Work<'_>, ctx: &Ctx, id: SessionId, action: Action) -> Result<Session> {
     ctx.actor.require(action)?;
-    let s = w.db().scheduled_session(ctx.org(), id).await?;
+    let s = w.found(ctx, action, RecordKind::Session, &id.to_string(), w.db().scheduled_session(ctx.org(), id).await).await?;
     if !ctx.actor.scope.covers(Some(s.site_id), s.program_id) {
+        w.refuse(ctx, action, RecordKind::Session, &id.to_string(), None, "out_of_scope");
         return Err(DomainError::NotFound("session"));
     }
     Ok(s)
@@ -299,6 +325,8 @@ pub async fn change_participants(
         if s.status != SessionStatus::Scheduled {
             return Err(DomainError::conflict("session_closed", "only scheduled sessions can change participants"));
         }
+        let named: Vec<PatientId> = add.iter().chain(remove).copied().chain(family.map(|f| f.0)).collect();
+        people_in_scope(&w, ctx, action, "patient_id", &named).await?;
         for p in add {
             if !s.participants.contains(p) {
                 s.participants.push(*p);
@@ -354,9 +382,16 @@ pub async fn take_attendance(app: &App, ctx: &Ctx, id: SessionId, rows: &[Attend
         if s.starts_at > now + Duration::minutes(30) {
             return Err(DomainError::conflict("session_not_started", "attendance is taken once the session has started"));
         }
+        // Attendance is taken for the participants the caller may see; the others are not theirs.
+        let visible = crate::patients::visible(&w, ctx, &s.participants).await?;
         let mut records = Vec::new();
         let mut errors = Vec::new();
         for row in rows.iter().filter(|r| !r.status.trim().is_empty()) {
+            if row.patient_id.parse::<PatientId>().is_ok_and(|p| s.participants.contains(&p) && !visible.contains(&p)) {
+                w.refuse(ctx, action, RecordKind::Patient, &row.patient_id, Some(row.patient_id.clone()), "out_of_scope");
+                errors.push(openiop_domain::FieldError::new("patient_id", "not_a_participant", "is not a participant of this session"));
+                continue;
+            }
             match Attendance::parse(row, &s, ctx.actor.user_id, now) {
                 Ok(a) => records.push(a),
                 Err(DomainError::Validation(f)) => errors.extend(f),
@@ -637,10 +672,15 @@ pub async fn calendar(app: &App, ctx: &Ctx, filter: &SessionFilter, from: DateTi
 
 pub async fn add_closure(app: &App, ctx: &Ctx, site: SiteId, on: &str, reason: &str) -> Result<Closure> {
     writing!(app, |w| {
-        ctx.authorize(Action::ManagePrograms, Some(site), None, "site")?;
+        let site = crate::sites::site_in(&w, ctx, site, Action::ManagePrograms).await?;
+        let today = openiop_domain::clock::local_date(w.now(), site.time_zone.0);
         let d = parse_date("date", on)?;
+        // A closure is planned within a few years of today, not at the end of time.
+        if (d - today).num_days().abs() > 3 * 366 {
+            return Err(DomainError::field("date", "date_out_of_range", "must be within three years of today"));
+        }
         let reason = openiop_domain::tenancy::required_text("reason", reason, 200)?;
-        w.db().add_closure(ctx.org(), site, d, &reason, event(ctx, Action::ManagePrograms, AuditAction::Create, "closure", None)).await
+        w.db().add_closure(ctx.org(), site.id, d, &reason, event(ctx, Action::ManagePrograms, AuditAction::Create, "closure", None)).await
     })
 }
 
@@ -798,7 +838,10 @@ pub async fn falling_short(app: &App, ctx: &Ctx, limit: usize) -> Result<(Week, 
 pub struct Roster {
     pub session: Session,
     pub site: Site,
+    /// The participants the caller may see.
     pub participants: Vec<PatientSummary>,
+    /// How many others take part (patients of sites and programs outside the caller's scope).
+    pub others: usize,
     pub attendance: Vec<Attendance>,
     pub video_base_url: Option<String>,
 }
@@ -808,14 +851,17 @@ pub async fn roster(app: &App, ctx: &Ctx, id: SessionId) -> Result<Roster> {
     reading!(app, |w| {
         let session = session_for_in(&w, ctx, id, Action::ViewPatientDemographics).await?;
         let site = w.db().site(ctx.org(), session.site_id).await?;
-        let participants = w.db().patient_summaries(ctx.org(), &session.participants).await?;
-        let attendance = w.db().attendance(ctx.org(), &[session.id]).await?;
+        let visible = crate::patients::visible(&w, ctx, &session.participants).await?;
+        let others = session.participants.len() - visible.len();
+        let participants = w.db().patient_summaries(ctx.org(), &visible).await?;
+        let attendance =
+            w.db().attendance(ctx.org(), &[session.id]).await?.into_iter().filter(|a| visible.contains(&a.patient_id)).collect();
         let mut ev = event(ctx, Action::ViewPatientDemographics, AuditAction::Read, "session_roster", None);
         ev.resource_id = Some(id.to_string());
         ev.detail = format!("patients={}", participants.len());
         w.db().audit(ev).await?;
         let video_base_url = w.db().video_base_url(ctx.org()).await?;
-        Ok(Roster { session, site, participants, attendance, video_base_url })
+        Ok(Roster { session, site, participants, others, attendance, video_base_url })
     })
 }
 
@@ -824,7 +870,8 @@ pub async fn sign_in_sheet(app: &App, ctx: &Ctx, id: SessionId) -> Result<(Sessi
     reading!(app, |w| {
         let session = session_for_in(&w, ctx, id, Action::ViewPatientDemographics).await?;
         let site = w.db().site(ctx.org(), session.site_id).await?;
-        let names = w.db().patient_summaries(ctx.org(), &session.participants).await?;
+        let visible = crate::patients::visible(&w, ctx, &session.participants).await?;
+        let names = w.db().patient_summaries(ctx.org(), &visible).await?;
         let mut ev = event(ctx, Action::ViewPatientDemographics, AuditAction::Export, "sign_in_sheet", None);
         ev.resource_id = Some(id.to_string());
         w.db().audit(ev).await?;

@@ -46,6 +46,20 @@ pub fn sha256_hex(s: &str) -> String {
     HEXLOWER.encode(&Sha256::digest(s.as_bytes()))
 }
 
+/// A keyed hash (HMAC-SHA256, 128 bits shown) of a value that must not be stored as typed,
+/// e.g. the account typed into a failed sign-in: the same value always gives the same text, so
+/// attempts can be counted and searched, but the value cannot be read back.
+pub fn keyed_hash(key: &str, value: &str) -> String {
+    match Hmac::<Sha256>::new_from_slice(key.as_bytes()) {
+        Ok(mut mac) => {
+            mac.update(value.as_bytes());
+            HEXLOWER.encode(&mac.finalize().into_bytes()[..16])
+        }
+        // HMAC takes keys of any length; this cannot happen.
+        Err(_) => sha256_hex(&format!("{key}:{value}"))[..32].to_string(),
+    }
+}
+
 /// Constant-time comparison of two secrets.
 pub fn same_secret(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());

@@ -1,7 +1,9 @@
 //! Sites of the caller's organization.
-use crate::App;
+use crate::{App, Work};
 use openiop_domain::audit::{AuditAction, AuditEvent};
 use openiop_domain::auth::{Action, Ctx, Scope};
+use openiop_domain::ids::SiteId;
+use openiop_domain::store::RecordKind;
 use openiop_domain::tenancy::{NewSite, Site, SiteForm};
 use openiop_domain::{DomainError, Result};
 
@@ -28,9 +30,21 @@ pub async fn add_site(app: &App, ctx: &Ctx, form: &SiteForm) -> Result<Site> {
 }
 
 /// One site in the caller's scope.
-pub async fn site(app: &App, ctx: &Ctx, id: openiop_domain::ids::SiteId) -> Result<Site> {
-    ctx.authorize(Action::ViewPrograms, Some(id), None, "site")?;
-    reading!(app, |w| w.db().site(ctx.org(), id).await)
+pub async fn site(app: &App, ctx: &Ctx, id: SiteId) -> Result<Site> {
+    reading!(app, |w| site_in(&w, ctx, id, Action::ViewPrograms).await)
+}
+
+/// A site of the caller's organization and in their scope, for `action` (the one lookup every
+/// use case that names a site goes through): another organization's site, or one out of scope,
+/// answers 404 like a site that does not exist, and is audited as a denial.
+pub(crate) async fn site_in(w: &Work<'_>, ctx: &Ctx, id: SiteId, action: Action) -> Result<Site> {
+    ctx.actor.require(action)?;
+    let site = w.found(ctx, action, RecordKind::Site, &id.to_string(), w.db().site(ctx.org(), id).await).await?;
+    if !ctx.actor.scope.covers(Some(site.id), None) {
+        w.refuse(ctx, action, RecordKind::Site, &id.to_string(), None, "out_of_scope");
+        return Err(DomainError::NotFound("site"));
+    }
+    Ok(site)
 }
 
 /// The caller's organization and its sites (the home page's frame).

@@ -1063,6 +1063,8 @@ pub trait PatientStore: Send + Sync {
     async fn admit(&self, org: OrganizationId, patient: PatientId, a: Admission, audit: crate::audit::AuditEvent) -> Result<Episode>;
     async fn episodes(&self, org: OrganizationId, patient: PatientId) -> Result<Vec<Episode>>;
     async fn episode(&self, org: OrganizationId, id: EpisodeId) -> Result<Episode>;
+    /// Every episode (open or not) of these patients, in a fixed number of statements.
+    async fn episodes_of(&self, org: OrganizationId, patients: &[PatientId]) -> Result<Vec<Episode>>;
     /// Open episodes of the given programs (all when `None`), diagnoses and levels included.
     async fn open_episodes(&self, org: OrganizationId, programs: Option<&[ProgramId]>) -> Result<Vec<Episode>>;
     /// Closes the line's current span the day before and opens the new one; a clinical change

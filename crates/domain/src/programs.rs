@@ -488,8 +488,17 @@ pub fn parse_time(field: &str, s: &str) -> Result<NaiveTime> {
     NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| DomainError::field(field, "invalid_time", "use a 24-hour time such as 17:30"))
 }
 
+/// The years a date in OpenIOP can fall in: births from 1900, plans and expiries to 2100. A
+/// date outside them is a typing mistake (9999-12-31), not a clinical fact.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2100;
+
 pub fn parse_date(field: &str, s: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| DomainError::field(field, "invalid_date", "use a date like 2026-11-27"))
+    let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| DomainError::field(field, "invalid_date", "use a date like 2026-11-27"))?;
+    if !YEARS.contains(&chrono::Datelike::year(&d)) {
+        return Err(DomainError::field(field, "date_out_of_range", "must be between 1900 and 2100"));
+    }
+    Ok(d)
 }
 
 impl TemplateSession {

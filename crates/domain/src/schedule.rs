@@ -158,6 +158,9 @@ impl Week {
         let (y, w) = s.trim().split_once("-W").ok_or_else(bad)?;
         let year: i32 = y.parse().map_err(|_| bad())?;
         let week: u32 = w.parse().map_err(|_| bad())?;
+        if !crate::programs::YEARS.contains(&year) {
+            return Err(bad());
+        }
         NaiveDate::from_isoywd_opt(year, week, Weekday::Mon).ok_or_else(bad)?;
         Ok(Self { year, week })
     }

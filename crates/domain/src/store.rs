@@ -13,12 +13,54 @@ use chrono::{DateTime, NaiveDate, Utc};
 pub struct AuditFilter {
     /// Matches the actor's email (exact, case-insensitive) or user id.
     pub user: Option<String>,
+    /// Also matches this actor (the keyed hash a failed sign-in with an unknown email is
+    /// recorded under, so an auditor can still find attempts at an address).
+    pub actor_alias: Option<String>,
+    /// Only entries about patients at these sites or in these programs (a site-scoped auditor).
+    pub units: Option<(Vec<SiteId>, Vec<crate::ids::ProgramId>)>,
     pub patient_id: Option<String>,
     pub from: Option<NaiveDate>,
     /// Inclusive last day.
     pub to: Option<NaiveDate>,
     pub action: Option<String>,
     pub limit: i64,
+}
+
+/// Kinds of records a request may name by id (to tell "not found" from "another organization's",
+/// which both answer 404 but only the second is a denial worth auditing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    Patient,
+    Episode,
+    Referral,
+    Session,
+    Note,
+    PlanVersion,
+    RiskFlag,
+    Program,
+    Track,
+    Site,
+    Room,
+    CalendarFeed,
+}
+
+impl RecordKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Patient => "patient",
+            RecordKind::Episode => "episode",
+            RecordKind::Referral => "referral",
+            RecordKind::Session => "session",
+            RecordKind::Note => "session_note",
+            RecordKind::PlanVersion => "treatment_plan_version",
+            RecordKind::RiskFlag => "risk_flag",
+            RecordKind::Program => "program",
+            RecordKind::Track => "track",
+            RecordKind::Site => "site",
+            RecordKind::Room => "room",
+            RecordKind::CalendarFeed => "calendar_feed",
+        }
+    }
 }
 
 /// Everything the store holds, readable and writable the same way on the database's pool and
@@ -116,8 +158,14 @@ pub trait AccountStore: Send + Sync {
         now: DateTime<Utc>,
         audit: AuditEvent,
     ) -> Result<bool>;
-    /// Failed sign-ins from one address since a time (server-side throttling across app servers).
-    async fn login_failures_from(&self, source_ip: &str, since: DateTime<Utc>) -> Result<i64>;
+    /// Audit entries of one action since a time, from one address and/or by one actor
+    /// (throttling and lockout shared by every app server through the log).
+    async fn recent_events(&self, action: &str, source_ip: Option<&str>, actor: Option<&str>, since: DateTime<Utc>) -> Result<i64>;
+    /// The installation's secret (made from `candidate` the first time it is asked for, then
+    /// always the same for every app server): the key of the audit log's keyed hashes.
+    async fn installation_secret(&self, candidate: &str) -> Result<String>;
+    /// The organization a record of this kind and id belongs to, whichever it is.
+    async fn owner_of(&self, kind: RecordKind, id: &str) -> Result<Option<OrganizationId>>;
     /// Clears the failure count, replaces the pre-MFA session (if any) by the new one and audits
     /// the sign-in, in one transaction.
     async fn record_login_success(&self, user: UserId, replacing: Option<&str>, session: &StaffSession, audit: AuditEvent) -> Result<()>;

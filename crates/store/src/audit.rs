@@ -161,14 +161,22 @@ impl SqlStore {
     }
 
     pub(crate) async fn search_audit(&self, org: OrganizationId, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
-        let mut sql = format!("SELECT {COLUMNS} FROM audit_log WHERE (organization_id = $1 OR organization_id IS NULL)");
+        // An organization's log only: entries without one (sign-in attempts at unknown
+        // accounts, rejected tokens) belong to no organization's auditors.
+        let mut sql = format!("SELECT {COLUMNS} FROM audit_log WHERE organization_id = $1");
         let mut binds: Vec<String> = vec![org.to_string()];
         let mut add = |clause: &str, value: String| {
             binds.push(value);
             sql.push_str(&clause.replace("$?", &format!("${}", binds.len())));
         };
         if let Some(u) = f.user.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
-            add(" AND (actor = $? OR user_id = $?)", u.to_lowercase());
+            match &f.actor_alias {
+                Some(alias) => {
+                    add(" AND (actor = $? OR user_id = $?", u.to_lowercase());
+                    add(" OR actor = $?)", alias.clone());
+                }
+                None => add(" AND (actor = $? OR user_id = $?)", u.to_lowercase()),
+            }
         }
         if let Some(p) = f.patient_id.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
             add(" AND patient_id = $?", p.to_string());
@@ -182,6 +190,28 @@ impl SqlStore {
         if let Some(d) = f.to {
             let next = d.succ_opt().unwrap_or(d);
             add(" AND occurred_at < $?", format!("{}T00:00:00", next.format("%Y-%m-%d")));
+        }
+        if let Some((sites, programs)) = &f.units {
+            // A site-scoped auditor: entries about patients of their sites or programs only.
+            let list = |ids: Vec<String>, binds: &mut Vec<String>| -> String {
+                if ids.is_empty() {
+                    return "NULL".into();
+                }
+                ids.into_iter()
+                    .map(|v| {
+                        binds.push(v);
+                        format!("${}", binds.len())
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let s1 = list(sites.iter().map(|x| x.to_string()).collect(), &mut binds);
+            let s2 = list(sites.iter().map(|x| x.to_string()).collect(), &mut binds);
+            let p1 = list(programs.iter().map(|x| x.to_string()).collect(), &mut binds);
+            sql.push_str(&format!(
+                " AND patient_id IN (SELECT p.id FROM patients p WHERE p.organization_id = $1 AND p.site_id IN ({s1}) \
+                 UNION SELECT e.patient_id FROM episodes e WHERE e.organization_id = $1 AND (e.site_id IN ({s2}) OR e.program_id IN ({p1})))"
+            ));
         }
         let limit = if f.limit <= 0 { 200 } else { f.limit.min(1000) };
         sql.push_str(&format!(" ORDER BY seq DESC LIMIT {limit}"));

@@ -459,8 +459,14 @@ mod store_impl {
         ) -> Result<bool> {
             self.login_failed(user, policy, now, audit).await
         }
-        async fn login_failures_from(&self, source_ip: &str, since: DateTime<Utc>) -> Result<i64> {
-            self.failures_from(source_ip, since).await
+        async fn recent_events(&self, action: &str, source_ip: Option<&str>, actor: Option<&str>, since: DateTime<Utc>) -> Result<i64> {
+            self.count_recent(action, source_ip, actor, since).await
+        }
+        async fn installation_secret(&self, candidate: &str) -> Result<String> {
+            self.secret(candidate).await
+        }
+        async fn owner_of(&self, kind: openiop_domain::store::RecordKind, id: &str) -> Result<Option<OrganizationId>> {
+            self.owner(kind, id).await
         }
         async fn record_login_success(
             &self,

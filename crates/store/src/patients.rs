@@ -299,6 +299,7 @@ const EPISODE_COLUMNS: &str = "e.id, e.organization_id, e.patient_id, e.program_
 /// Which episodes to load.
 enum EpisodeFilter<'a> {
     Patient(PatientId),
+    Patients(&'a [PatientId]),
     One(EpisodeId),
     Open(Option<&'a [ProgramId]>),
 }
@@ -315,6 +316,17 @@ impl SqlStore {
             EpisodeFilter::One(id) => {
                 binds.push(id.to_string());
                 "e.id = $2".to_string()
+            }
+            EpisodeFilter::Patients([]) => return Ok(Vec::new()),
+            EpisodeFilter::Patients(patients) => {
+                let list: Vec<String> = patients
+                    .iter()
+                    .map(|p| {
+                        binds.push(p.to_string());
+                        format!("${}", binds.len())
+                    })
+                    .collect();
+                format!("e.patient_id IN ({})", list.join(", "))
             }
             EpisodeFilter::Open(None) => "e.status <> 'discharged'".to_string(),
             EpisodeFilter::Open(Some([])) => return Ok(Vec::new()),
@@ -825,6 +837,14 @@ impl PatientStore for SqlStore {
 
     async fn episodes(&self, org: OrganizationId, patient: PatientId) -> Result<Vec<Episode>> {
         self.load_episodes(org, EpisodeFilter::Patient(patient)).await
+    }
+
+    async fn episodes_of(&self, org: OrganizationId, patients: &[PatientId]) -> Result<Vec<Episode>> {
+        let mut out = Vec::new();
+        for chunk in patients.chunks(500) {
+            out.extend(self.load_episodes(org, EpisodeFilter::Patients(chunk)).await?);
+        }
+        Ok(out)
     }
 
     async fn episode(&self, org: OrganizationId, id: EpisodeId) -> Result<Episode> {

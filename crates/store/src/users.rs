@@ -143,15 +143,70 @@ impl SqlStore {
         Ok(locked)
     }
 
-    pub(crate) async fn failures_from(&self, ip: &str, since: DateTime<Utc>) -> Result<i64> {
+    pub(crate) async fn count_recent(&self, action: &str, ip: Option<&str>, actor: Option<&str>, since: DateTime<Utc>) -> Result<i64> {
+        let mut sql = String::from("SELECT COUNT(*) AS n FROM audit_log WHERE action = $1 AND occurred_at >= $2");
+        let mut binds = vec![action.to_string(), ts(since)];
+        if let Some(ip) = ip {
+            binds.push(ip.to_string());
+            sql.push_str(&format!(" AND source_ip = ${}", binds.len()));
+        }
+        if let Some(actor) = actor {
+            binds.push(actor.to_string());
+            sql.push_str(&format!(" AND actor = ${}", binds.len()));
+        }
         self.q()?;
-        let r = sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE source_ip = $1 AND action = 'login_failure' AND occurred_at >= $2")
-            .bind(ip)
-            .bind(ts(since))
-            .fetch_one(&mut *self.conn().await?)
+        let r = crate::bound(sql, &binds).fetch_one(&mut *self.conn().await?).await.map_err(db_err)?;
+        r.int("n")
+    }
+
+    /// The installation's secret: `candidate` becomes it if there is none yet (the first app
+    /// server to start wins; the others read it back).
+    pub(crate) async fn secret(&self, candidate: &str) -> Result<String> {
+        self.q_n(2)?;
+        let mut tx = self.write().await?;
+        let found = sqlx::query("SELECT audit_key FROM installation WHERE id = 1").fetch_optional(&mut *tx).await.map_err(db_err)?;
+        let key = match found {
+            Some(r) => r.text("audit_key")?,
+            None => {
+                sqlx::query("INSERT INTO installation (id, audit_key) VALUES (1, $1)")
+                    .bind(candidate)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                candidate.to_string()
+            }
+        };
+        tx.commit().await?;
+        Ok(key)
+    }
+
+    pub(crate) async fn owner(
+        &self,
+        kind: openiop_domain::store::RecordKind,
+        id: &str,
+    ) -> Result<Option<openiop_domain::ids::OrganizationId>> {
+        use openiop_domain::store::RecordKind as K;
+        let table = match kind {
+            K::Patient => "patients",
+            K::Episode => "episodes",
+            K::Referral => "referrals",
+            K::Session => "sessions",
+            K::Note => "session_notes",
+            K::PlanVersion => "plan_versions",
+            K::RiskFlag => "risk_flags",
+            K::Program => "programs",
+            K::Track => "tracks",
+            K::Site => "sites",
+            K::Room => "rooms",
+            K::CalendarFeed => "calendar_feeds",
+        };
+        self.q()?;
+        let r = sqlx::query(crate::sql(format!("SELECT organization_id FROM {table} WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .map_err(db_err)?;
-        r.int("n")
+        r.map(|r| r.parsed("organization_id")).transpose()
     }
 
     pub(crate) async fn store_totp(&self, user: UserId, secret: &str, codes: &[String], audit: AuditEvent) -> Result<()> {

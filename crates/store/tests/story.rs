@@ -61,15 +61,15 @@ async fn clinic_story(engine: &str) {
     let policy = LockoutPolicy { max_failures: 5, lockout: Duration::minutes(15) };
     let now = at;
     for i in 1..=5 {
-        let mut ev = system(AuditAction::LoginFailure, "staff_session");
+        let mut ev = system(AuditAction::LoginFailure, "staff_session").in_org(org.id);
         ev.source_ip = "10.0.0.7".into();
         let locked = store.record_login_failure(Some(user.id), policy, now, ev).await.unwrap();
         assert_eq!(locked, i == 5, "attempt {i}");
     }
     let creds = store.user_credentials("director@harbor.org").await.unwrap().unwrap();
     assert!(creds.locked_until.expect("locked") > now);
-    assert_eq!(store.login_failures_from("10.0.0.7", now - Duration::minutes(1)).await.unwrap(), 5);
-    assert_eq!(store.login_failures_from("10.0.0.8", now - Duration::minutes(1)).await.unwrap(), 0);
+    assert_eq!(store.recent_events("login_failure", Some("10.0.0.7"), None, now - Duration::minutes(1)).await.unwrap(), 5);
+    assert_eq!(store.recent_events("login_failure", Some("10.0.0.8"), None, now - Duration::minutes(1)).await.unwrap(), 0);
 
     // MFA: a TOTP step is accepted once; recovery codes are single-use.
     store.enroll_totp(user.id, "JBSWY3DPEHPK3PXP", &["h1".into(), "h2".into()], system(AuditAction::MfaEnrolled, "user")).await.unwrap();

@@ -89,6 +89,12 @@ pub struct ServeArgs {
     /// How long a locked account stays locked (e.g. 15m).
     #[arg(long, env = "OPENIOP_LOCKOUT_DURATION", default_value = "15m", value_parser = parse_duration)]
     pub lockout_duration: chrono::Duration,
+    /// The bearer token Prometheus sends to read /metrics (unset: /metrics is off).
+    #[arg(long, env = "OPENIOP_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Addresses of reverse proxies whose X-Forwarded-For names the client (comma list).
+    #[arg(long = "trusted-proxy", env = "OPENIOP_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Subcommand)]
@@ -173,6 +179,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             config.session.absolute = a.session_absolute;
             config.lockout.max_failures = a.lockout_failures;
             config.lockout.lockout = a.lockout_duration;
+            config.metrics_token = a.metrics_token.filter(|t| !t.trim().is_empty());
+            config.trusted_proxies = a.trusted_proxies;
             let app = Application::build(config).await?;
             println!("OpenIOP listening on http://{} ({} database)", app.addr, app.state.engine());
             if a.demo {

@@ -17,6 +17,11 @@ pub struct Config {
     pub ip_window: chrono::Duration,
     /// Create the demo organization on start.
     pub demo: bool,
+    /// `/metrics` answers only with `Authorization: Bearer <this>`; without it, `/metrics` is off.
+    pub metrics_token: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (throttling and the audit log
+    /// use that address); every other peer is the client itself.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The one clock: the system's (shifted by `OPENIOP_CLOCK_OFFSET_DAYS` if set), or a
     /// manual one in tests and demos of a given week.
     pub clock: Arc<dyn Clock>,
@@ -33,6 +38,8 @@ impl Config {
             ip_failures_per_window: 30,
             ip_window: chrono::Duration::minutes(15),
             demo: false,
+            metrics_token: None,
+            trusted_proxies: Vec::new(),
             clock: openiop_app::system_clock(),
         }
     }
@@ -51,11 +58,23 @@ impl Config {
             lockout: self.lockout,
             ip_failures_per_window: self.ip_failures_per_window,
             ip_window: self.ip_window,
+            audit_key: String::new(),
         }
     }
 
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+
+    /// The origin (`scheme://host[:port]`) browsers send for our own pages.
+    pub fn public_origin(&self) -> String {
+        let url = self.public_url.trim_end_matches('/');
+        match url.split_once("://") {
+            Some((scheme, rest)) => {
+                format!("{}://{}", scheme.to_ascii_lowercase(), rest.split('/').next().unwrap_or(rest).to_ascii_lowercase())
+            }
+            None => url.to_ascii_lowercase(),
+        }
     }
 }
 

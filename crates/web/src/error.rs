@@ -21,6 +21,17 @@ pub fn status_of(e: &DomainError) -> StatusCode {
     }
 }
 
+/// Marks a response that refused a signed-in caller's role (403): the request's middleware audits
+/// it (see `telemetry::request_context`).
+#[derive(Debug, Clone)]
+pub struct Refused(pub &'static str);
+
+fn mark_refusal(e: &DomainError, res: &mut Response) {
+    if status_of(e) == StatusCode::FORBIDDEN {
+        res.extensions_mut().insert(Refused(e.code()));
+    }
+}
+
 /// The message shown to a person; internal details never leave the server.
 fn public_message(e: &DomainError) -> String {
     match e {
@@ -81,6 +92,7 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        mark_refusal(&self.0, &mut res);
         res
     }
 }
@@ -117,7 +129,9 @@ impl IntoResponse for PageError {
         if matches!(self.0, DomainError::Unauthenticated) {
             return axum::response::Redirect::to("/login").into_response();
         }
-        error_page(status_of(&self.0), public_message(&self.0))
+        let mut res = error_page(status_of(&self.0), public_message(&self.0));
+        mark_refusal(&self.0, &mut res);
+        res
     }
 }
 

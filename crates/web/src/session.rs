@@ -40,6 +40,13 @@ pub fn meta(parts: &Parts) -> RequestMeta {
     parts.extensions.get::<RequestMeta>().cloned().unwrap_or_default()
 }
 
+/// Tells the request's middleware who is calling (it audits a refusal by role).
+fn remember(parts: &Parts, actor: &Actor) {
+    if let Some(c) = parts.extensions.get::<crate::telemetry::Caller>() {
+        let _ = c.0.set(actor.clone());
+    }
+}
+
 /// The hash of the request's session cookie, if it has one.
 fn session_hash(parts: &Parts) -> Option<String> {
     cookie(&parts.headers, SESSION_COOKIE).map(|value| sha256_hex(&value))
@@ -74,7 +81,9 @@ impl FromRequestParts<AppState> for Staff {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Some(hash) = session_hash(parts) else { return Err(DomainError::Unauthenticated.into()) };
         let Some((s, user, demo)) = accounts::signed_in(state, &hash).await? else { return Err(DomainError::Unauthenticated.into()) };
-        Ok(Staff { actor: actor_of(user), session: s, meta: meta(parts), demo })
+        let actor = actor_of(user);
+        remember(parts, &actor);
+        Ok(Staff { actor, session: s, meta: meta(parts), demo })
     }
 }
 
@@ -119,6 +128,8 @@ impl FromRequestParts<AppState> for ApiCaller {
             return Err(DomainError::Unauthenticated.into());
         };
         let user = accounts::api_caller(state, token, &meta).await?;
-        Ok(ApiCaller { actor: actor_of(user), meta })
+        let actor = actor_of(user);
+        remember(parts, &actor);
+        Ok(ApiCaller { actor, meta })
     }
 }

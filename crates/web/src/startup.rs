@@ -32,7 +32,8 @@ pub async fn build_with_store(config: Config) -> anyhow::Result<(AppState, SqlSt
         openiop_demo::ensure_demo(&store, today).await.map_err(|e| anyhow::anyhow!("creating demo data: {e}"))?;
     }
     let shared: Arc<dyn Store> = Arc::new(store.clone());
-    let app = App::new(shared, config.clock.clone(), config.settings());
+    let app =
+        App::new(shared, config.clock.clone(), config.settings()).with_installation_secret().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok((AppState { app, config: Arc::new(config), metrics: Arc::new(Metrics::default()) }, store))
 }
 
@@ -47,7 +48,16 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+/// Prometheus metrics, for the scraper that holds the metrics token (no token configured: off).
+async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let presented = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let allowed = match (&state.config.metrics_token, presented) {
+        (Some(expected), Some(given)) => openiop_app::security::same_secret(expected, given.trim()),
+        _ => false,
+    };
+    if !allowed {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    }
     let body = state.metrics.render(state.query_count());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
@@ -69,17 +79,18 @@ async fn not_found(req: Request) -> Response {
 }
 
 /// Refuses state-changing browser requests that come from another site (Fetch Metadata and
-/// Origin checks); forms also carry a per-session token, checked by each handler.
-async fn same_origin_writes(req: Request, next: Next) -> Response {
+/// Origin checks, the Origin's scheme included); forms also carry a per-session token, checked
+/// by each handler.
+async fn same_origin_writes(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe && !req.uri().path().starts_with("/api/") {
         let h = req.headers();
         let cross_site = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| v == "cross-site" || v == "same-site");
-        let host = h.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let bad_origin = h
-            .get(header::ORIGIN)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|o| o == "null" || o.split_once("://").map(|(_, rest)| rest) != Some(host));
+        let host = h.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+        let scheme = if state.config.secure_cookies() { "https" } else { "http" };
+        let ours = [state.config.public_origin(), format!("{scheme}://{host}")];
+        let bad_origin =
+            h.get(header::ORIGIN).and_then(|v| v.to_str().ok()).is_some_and(|o| !ours.iter().any(|x| x == &o.to_ascii_lowercase()));
         if cross_site || bad_origin {
             return error_page(StatusCode::FORBIDDEN, "This request came from another site and was refused.".into());
         }
@@ -189,9 +200,9 @@ pub fn router(state: AppState) -> Router {
         .route("/static/app.css", get(stylesheet))
         .route_layer(middleware::from_fn(telemetry::record_route))
         .fallback(not_found)
-        .layer(middleware::from_fn(same_origin_writes))
-        .layer(middleware::from_fn(telemetry::security_headers))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(2 * 1024 * 1024))
+        .layer(middleware::from_fn_with_state(state.clone(), same_origin_writes))
+        .layer(middleware::from_fn(crate::body::read_whole))
+        .layer(middleware::from_fn_with_state(state.clone(), telemetry::security_headers))
         .layer(middleware::from_fn_with_state(state.clone(), telemetry::request_context))
         .with_state(state)
 }

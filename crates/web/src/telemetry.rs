@@ -22,8 +22,13 @@ pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub async fn request_context(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
     let request_id = uuid::Uuid::new_v4().simple().to_string();
-    let source_ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_else(|| "local".to_string());
-    req.extensions_mut().insert(RequestMeta { source_ip, request_id: request_id.clone() });
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let source_ip = client_address(peer, req.headers(), &state.config.trusted_proxies);
+    let meta = RequestMeta { source_ip, request_id: request_id.clone() };
+    req.extensions_mut().insert(meta.clone());
+    // Filled in by the Staff / ApiCaller extractors: who this request turned out to be.
+    let caller = Caller::default();
+    req.extensions_mut().insert(caller.clone());
     let method = req.method().clone();
     let span = tracing::info_span!("request", id = %request_id, method = %method);
     let mut res = {
@@ -33,6 +38,13 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
     let elapsed = start.elapsed();
     let status = res.status().as_u16();
     let route = res.extensions().get::<RouteTemplate>().map(|r| r.0.clone()).unwrap_or_else(|| "unmatched".into());
+    // A signed-in caller refused by role: a denial, audited like the out-of-scope ones.
+    if let (Some(refused), Some(actor)) = (res.extensions().get::<crate::error::Refused>(), caller.0.get()) {
+        let ctx = openiop_domain::auth::Ctx::new(actor.clone(), meta);
+        if let Err(e) = openiop_app::accounts::audit_refusal(&state, &ctx, &format!("{method} {route}"), refused.0).await {
+            tracing::error!(error = %e, "a refusal could not be audited");
+        }
+    }
     span.in_scope(|| tracing::info!(status, route = %route, ms = elapsed.as_secs_f64() * 1000.0, "served"));
     state.metrics.observe(method.as_str(), &route, status, elapsed.as_secs_f64());
     if let Ok(v) = HeaderValue::from_str(&request_id) {
@@ -40,6 +52,27 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
     }
     res
 }
+
+/// The client's address: the peer's, unless the peer is a trusted reverse proxy, in which case
+/// the last address in `X-Forwarded-For` that is not itself a trusted proxy.
+pub fn client_address(peer: Option<std::net::IpAddr>, headers: &axum::http::HeaderMap, trusted: &[std::net::IpAddr]) -> String {
+    let Some(peer) = peer else { return "local".to_string() };
+    if !trusted.contains(&peer) {
+        return peer.to_string();
+    }
+    let forwarded: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    forwarded.iter().rev().find(|a| !trusted.contains(a)).copied().unwrap_or(peer).to_string()
+}
+
+/// Who made the request, once an extractor has found out.
+#[derive(Clone, Default)]
+pub struct Caller(pub std::sync::Arc<std::sync::OnceLock<openiop_domain::auth::Actor>>);
 
 /// Content-Security-Policy without `unsafe-inline`: only our own scripts, styles and images.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -60,9 +93,13 @@ pub async fn record_route(req: Request, next: Next) -> Response {
     res
 }
 
-pub async fn security_headers(req: Request, next: Next) -> Response {
+pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
+    if state.config.secure_cookies() {
+        // Served over TLS: browsers keep to HTTPS for a year (RFC 6797).
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));

@@ -243,7 +243,8 @@ async fn bad_program_input_is_refused_field_by_field_and_nothing_is_written() {
         let other_site = openiop_domain::ids::SiteId::new();
         let scoped = app.staff("b@harbor.org", &[Role::ClinicalDirector], Scope::Units { sites: vec![other_site], programs: vec![] }).await;
         let r = app.api(Method::POST, "/api/v1/programs", Some(&app.token(&scoped).await), Some(json!({"site_id": site, "name": "Zeta Program", "condition_focus": "mental_health", "population": "adult", "delivery_modes": ["virtual"]}))).await;
-        assert_eq!(r.status, StatusCode::NOT_FOUND, "out of scope answers 404");
+        // A site out of scope in the body is refused like one that does not exist: no oracle.
+        assert_eq!((r.status, r.json()["fields"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("site_id")));
     }
 }
 

@@ -146,7 +146,9 @@ pub struct ListParams {
 
 fn instant(field: &str, s: &str) -> Result<DateTime<Utc>, DomainError> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
+        let t = t.with_timezone(&Utc);
+        // The same years as every date (1900–2100): far-off instants are mistakes.
+        return parse_date(field, &t.date_naive().to_string()).map(|_| t);
     }
     parse_date(field, s).map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
 }

@@ -274,6 +274,8 @@ struct SessionPage {
     session_id: String,
     minutes: i64,
     rows: Vec<ParticipantRow>,
+    /// Participants outside the caller's scope (counted, never named).
+    others: usize,
     statuses: &'static [AttendanceStatus],
     can_take: bool,
     started: bool,
@@ -294,16 +296,14 @@ async fn session_page(
     let (s, names) = (&r.session, &r.participants);
     let look = Lookup::load(state, staff, r.site.time_zone.0).await?;
     let current = current_attendance(&r.attendance);
-    let mut rows: Vec<ParticipantRow> = s
-        .participants
+    let mut rows: Vec<ParticipantRow> = names
         .iter()
-        .map(|p| {
-            let n = names.iter().find(|x| x.id == *p);
-            let a = current.iter().find(|a| a.patient_id == *p);
+        .map(|n| {
+            let a = current.iter().find(|a| a.patient_id == n.id);
             ParticipantRow {
-                patient_id: p.to_string(),
-                name: n.map(|x| x.name.clone()).unwrap_or_default(),
-                mrn: n.map(|x| x.mrn.clone()).unwrap_or_default(),
+                patient_id: n.id.to_string(),
+                name: n.name.clone(),
+                mrn: n.mrn.clone(),
                 status: a.map(|a| a.status.code().to_string()).unwrap_or_else(|| "present".into()),
                 // Only a partial attendance pre-fills minutes; otherwise the status decides.
                 minutes: a
@@ -325,6 +325,7 @@ async fn session_page(
         minutes: s.minutes(),
         session: row,
         rows,
+        others: r.others,
         statuses: AttendanceStatus::ALL,
         can_take: staff.actor.can(Action::ManageIntake) || staff.actor.can(Action::WriteClinicalRecord),
         started: s.starts_at <= state.now() + Duration::minutes(30),
