@@ -488,6 +488,8 @@ pub(crate) async fn note_for_in(w: &Work<'_>, ctx: &Ctx, id: NoteId, action: Act
     ctx.actor.require(action)?;
     let n = w.found(ctx, action, RecordKind::Note, &id.to_string(), w.db().note(ctx.org(), id).await).await?;
     session_for_in(w, ctx, n.session_id, action).await.map_err(|_| DomainError::NotFound("note"))?;
+    // A note is about its patient: the session being in scope is not enough.
+    crate::patients::patient_for(w, ctx, n.patient_id, action).await.map_err(|_| DomainError::NotFound("note"))?;
     Ok(n)
 }
 

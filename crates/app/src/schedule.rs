@@ -296,8 +296,30 @@ pub async fn create_session(app: &App, ctx: &Ctx, f: &SessionForm) -> Result<Ses
 }
 
 /// A session the actor may act on (out of scope: 404).
+/// A session as the caller may see it: participants outside their scope left out.
 pub async fn session_for(app: &App, ctx: &Ctx, id: SessionId, action: Action) -> Result<Session> {
-    reading!(app, |w| session_for_in(&w, ctx, id, action).await)
+    reading!(app, |w| {
+        let mut s = vec![session_for_in(&w, ctx, id, action).await?];
+        hide_others(&w, ctx, &mut s).await?;
+        s.pop().ok_or(DomainError::NotFound("session"))
+    })
+}
+
+/// Leaves out of sessions shown to the caller the participants (and their family) the caller
+/// may not see: a session at their site can hold a patient of another site's program.
+async fn hide_others(w: &Work<'_>, ctx: &Ctx, sessions: &mut [Session]) -> Result<()> {
+    if ctx.actor.scope == Scope::Organization {
+        return Ok(());
+    }
+    let mut all: Vec<PatientId> = sessions.iter().flat_map(|s| s.participants.iter().copied()).collect();
+    all.sort();
+    all.dedup();
+    let visible = crate::patients::visible(w, ctx, &all).await?;
+    for s in sessions {
+        s.participants.retain(|p| visible.contains(p));
+        s.family.retain(|(p, _)| visible.contains(p));
+    }
+    Ok(())
 }
 
 pub(crate) async fn session_for_in(w: &Work<'_>, ctx: &Ctx, id: SessionId, action: Action) -> Result<Session> {
@@ -351,7 +373,9 @@ pub async fn change_participants(
         );
         ev.resource_id = Some(id.to_string());
         w.db().save_session(ctx.org(), &s, ev).await?;
-        Ok(s)
+        let mut shown = vec![s];
+        hide_others(&w, ctx, &mut shown).await?;
+        shown.pop().ok_or(DomainError::NotFound("session"))
     })
 }
 
@@ -654,13 +678,18 @@ pub async fn make_ups(app: &App, ctx: &Ctx, episode_id: EpisodeId, week: Week) -
 pub async fn calendar(app: &App, ctx: &Ctx, filter: &SessionFilter, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Session>> {
     reading!(app, |w| {
         ctx.actor.require(Action::ViewPrograms)?;
+        if let Some(p) = filter.patient {
+            // A patient's week: only for someone who may see that patient.
+            crate::patients::patient_for(&w, ctx, p, Action::ViewPatientDemographics).await?;
+        }
         // The actor's scope goes to the database with the filter: a site's week, not the organization's.
         let mut scoped = filter.clone();
         if let Scope::Units { sites, programs } = &ctx.actor.scope {
             scoped.units = Some((sites.clone(), programs.clone()));
         }
         let all = w.db().sessions_between(ctx.org(), from, to, &scoped).await?;
-        let visible: Vec<Session> = all.into_iter().filter(|s| ctx.actor.scope.covers(Some(s.site_id), s.program_id)).collect();
+        let mut visible: Vec<Session> = all.into_iter().filter(|s| ctx.actor.scope.covers(Some(s.site_id), s.program_id)).collect();
+        hide_others(&w, ctx, &mut visible).await?;
         if filter.patient.is_some() || ctx.actor.can(Action::ViewPatientDemographics) {
             let ev = event(ctx, Action::ViewPrograms, AuditAction::Read, "schedule", filter.patient)
                 .detail(&format!("sessions={}", visible.len()));

@@ -104,3 +104,17 @@ pub async fn drop_audit_guard(store: &SqlStore, on: &str) -> Result<(), String> 
     };
     raw_sql(store, sql).await
 }
+
+/// The actors of every audit entry of one action, whatever organization (or none) it is under:
+/// what an operator with database access would see.
+pub async fn audit_actors(store: &SqlStore, action: &str) -> Vec<String> {
+    use sqlx::Row;
+    sqlx::query("SELECT actor FROM audit_log WHERE action = $1 ORDER BY seq")
+        .bind(action)
+        .fetch_all(store.pool())
+        .await
+        .expect("audit actors")
+        .iter()
+        .map(|r| r.try_get::<String, _>("actor").unwrap_or_default())
+        .collect()
+}
