@@ -100,7 +100,8 @@ async fn same_origin_writes(State(state): State<AppState>, req: Request, next: N
 
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
-    let (api_router, openapi) = api::router().split_for_parts();
+    let (api_router, mut openapi) = api::router().split_for_parts();
+    api::standard::complete(&mut openapi);
     let openapi_json = Arc::new(openapi.to_pretty_json().unwrap_or_else(|_| "{}".to_string()));
     let pages = Router::new()
         .route("/", get(pages::home::home))

@@ -274,7 +274,7 @@ impl From<&MeasurementResult> for ResultBody {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct RecordedBody {
+pub struct ResultRecordedBody {
     pub result: ResultBody,
     /// The risk flag this result raised (a task for the primary clinician was created with it).
     pub risk_flag: Option<RiskFlagBody>,
@@ -298,18 +298,18 @@ pub struct ResultInput {
 /// Enters a completed instrument for an episode. Incomplete or out-of-range answers are refused
 /// with one field error per item.
 #[utoipa::path(post, path = "/api/v1/episodes/{id}/measurements", tag = "measurement", params(("id" = String, Path)), request_body = ResultInput,
-    responses((status = 201, body = RecordedBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = ResultRecordedBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn record(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(eid): Path<String>,
     ApiJson(i): ApiJson<ResultInput>,
-) -> ApiResult<(StatusCode, Json<RecordedBody>)> {
+) -> ApiResult<(StatusCode, Json<ResultRecordedBody>)> {
     let r =
         uc::record(&state, &caller.ctx(), id(&eid, "episode")?, &i.instrument, &i.administered_on, i.follow_up_days, i.responses).await?;
     Ok((
         StatusCode::CREATED,
-        Json(RecordedBody {
+        Json(ResultRecordedBody {
             result: (&r.result).into(),
             risk_flag: r.risk_flag.as_ref().map(RiskFlagBody::from),
             plan_review_prompted: r.plan_review_prompted,

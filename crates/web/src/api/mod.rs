@@ -7,6 +7,7 @@ pub mod patients;
 pub mod programs;
 pub mod schedule;
 pub mod sites;
+pub mod standard;
 
 use crate::error::ApiError;
 use crate::state::AppState;

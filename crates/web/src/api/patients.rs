@@ -498,18 +498,18 @@ async fn change_level(
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
-pub struct TrackInput {
+pub struct TrackTransferInput {
     pub track_id: String,
 }
 
 /// Moves the episode to another track.
-#[utoipa::path(post, path = "/api/v1/episodes/{id}/track", tag = "episodes", params(("id" = String, Path)), request_body = TrackInput,
+#[utoipa::path(post, path = "/api/v1/episodes/{id}/track", tag = "episodes", params(("id" = String, Path)), request_body = TrackTransferInput,
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn transfer(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(eid): Path<String>,
-    ApiJson(i): ApiJson<TrackInput>,
+    ApiJson(i): ApiJson<TrackTransferInput>,
 ) -> ApiResult<StatusCode> {
     uc::transfer_track(&state, &caller.ctx(), id(&eid, "episode")?, &i.track_id).await?;
     Ok(StatusCode::NO_CONTENT)

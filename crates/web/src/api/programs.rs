@@ -201,7 +201,7 @@ impl From<Track> for TrackBody {
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct TrackInput {
+pub struct NewTrackInput {
     pub name: String,
     /// in_person | virtual | hybrid
     pub delivery_mode: String,
@@ -215,13 +215,13 @@ async fn list_tracks(State(state): State<AppState>, caller: ApiCaller, Path(pid)
 }
 
 /// Adds a track to a program.
-#[utoipa::path(post, path = "/api/v1/programs/{id}/tracks", tag = "programs", params(("id" = String, Path)), request_body = TrackInput,
+#[utoipa::path(post, path = "/api/v1/programs/{id}/tracks", tag = "programs", params(("id" = String, Path)), request_body = NewTrackInput,
     responses((status = 201, body = TrackBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_track(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(pid): Path<String>,
-    ApiJson(input): ApiJson<TrackInput>,
+    ApiJson(input): ApiJson<NewTrackInput>,
 ) -> ApiResult<(StatusCode, Json<TrackBody>)> {
     let t = uc::create_track(&state, &caller.ctx(), id(&pid, "program")?, &input.name, &input.delivery_mode).await?;
     Ok((StatusCode::CREATED, Json(t.into())))

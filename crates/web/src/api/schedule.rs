@@ -267,19 +267,19 @@ pub struct AttendanceInput {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct RecordedBody {
+pub struct AttendanceRecordedBody {
     pub recorded: usize,
 }
 
 /// Takes attendance for a whole session in one transaction (a correction is kept as an amendment).
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/attendance", tag = "schedule", params(("id" = String, Path)), request_body = AttendanceInput,
-    responses((status = 200, body = RecordedBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = AttendanceRecordedBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn attendance(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(sid): Path<String>,
     ApiJson(i): ApiJson<AttendanceInput>,
-) -> ApiResult<Json<RecordedBody>> {
+) -> ApiResult<Json<AttendanceRecordedBody>> {
     let rows: Vec<AttendanceRow> = i
         .rows
         .into_iter()
@@ -292,7 +292,7 @@ async fn attendance(
         })
         .collect();
     let n = uc::take_attendance(&state, &caller.ctx(), id(&sid, "session")?, &rows).await?;
-    Ok(Json(RecordedBody { recorded: n }))
+    Ok(Json(AttendanceRecordedBody { recorded: n }))
 }
 
 #[derive(Serialize, ToSchema)]
