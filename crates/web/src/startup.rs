@@ -102,7 +102,9 @@ async fn same_origin_writes(State(state): State<AppState>, req: Request, next: N
 pub fn router(state: AppState) -> Router {
     let (api_router, mut openapi) = api::router().split_for_parts();
     api::standard::complete(&mut openapi);
-    let openapi_json = Arc::new(openapi.to_pretty_json().unwrap_or_else(|_| "{}".to_string()));
+    let mut doc = serde_json::to_value(&openapi).unwrap_or_default();
+    api::standard::shape(&mut doc);
+    let openapi_json = Arc::new(serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_string()));
     let pages = Router::new()
         .route("/", get(pages::home::home))
         .route("/login", get(pages::auth::login_form).post(pages::auth::login_submit))

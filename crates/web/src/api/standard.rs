@@ -56,6 +56,75 @@ fn complete_operation(path: &str, write: bool, op: &mut Operation) {
     }
 }
 
+/// Properties that hold a calendar date (`YYYY-MM-DD`).
+const DATE_FIELDS: [&str; 12] = [
+    "date",
+    "date_of_birth",
+    "admitted_on",
+    "issued_on",
+    "expires_on",
+    "signed_on",
+    "target_date",
+    "planned_discharge_on",
+    "administered_on",
+    "received_on",
+    "local_date",
+    "due_on",
+];
+
+/// Gives the document's free strings the shape the server parses: dates as `format: date`, ids
+/// in paths as `format: uuid`, ISO weeks by pattern, and closed vocabularies (documented as
+/// `a | b | c`) of request bodies as enums.
+pub fn shape(doc: &mut serde_json::Value) {
+    use serde_json::{Value, json};
+    if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        for (name, schema) in schemas.iter_mut() {
+            let request = !name.ends_with("Body");
+            let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) else { continue };
+            for (field, p) in props.iter_mut() {
+                let is_string = p.get("type").is_some_and(|t| t == "string" || t.as_array().is_some_and(|a| a.contains(&json!("string"))));
+                if !is_string {
+                    continue;
+                }
+                if DATE_FIELDS.contains(&field.as_str()) && p.get("format").is_none() {
+                    p["format"] = json!("date");
+                }
+                let words: Option<Vec<String>> = p.get("description").and_then(Value::as_str).and_then(|d| {
+                    let line = d.lines().next()?.trim();
+                    let parts: Vec<&str> = line.split(" | ").map(str::trim).collect();
+                    (parts.len() > 1
+                        && parts
+                            .iter()
+                            .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit())))
+                    .then(|| parts.into_iter().map(String::from).collect())
+                });
+                if request && let Some(words) = words {
+                    p["enum"] = json!(words);
+                }
+            }
+        }
+    }
+    if let Some(paths) = doc.pointer_mut("/paths").and_then(Value::as_object_mut) {
+        for item in paths.values_mut() {
+            let Some(item) = item.as_object_mut() else { continue };
+            for op in item.values_mut() {
+                let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else { continue };
+                for param in params {
+                    let (Some(name), Some(place)) = (param["name"].as_str().map(String::from), param["in"].as_str().map(String::from))
+                    else {
+                        continue;
+                    };
+                    if place == "path" && (name == "id" || name.ends_with("_id")) {
+                        param["schema"] = json!({"type": "string", "format": "uuid"});
+                    } else if name == "week" {
+                        param["schema"] = json!({"type": ["string", "null"], "pattern": "^[0-9]{4}-W[0-9]{2}$"});
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Adds the standard answers to every operation of `doc`.
 pub fn complete(doc: &mut OpenApi) {
     for (path, item) in doc.paths.paths.iter_mut() {
