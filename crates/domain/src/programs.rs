@@ -169,17 +169,30 @@ impl LevelOfCare {
     }
 }
 
-/// Required weekly hours by level and population, defaults with their source; programs override.
-pub fn default_weekly_hours(level: &LevelOfCare, population: Population) -> f64 {
-    match (level.code.as_str(), population) {
+/// The weekly hours a level of care requires, by population, with their sources; `None` for
+/// levels no outpatient program delivers (residential, inpatient), whose hours OpenIOP does not
+/// know. Programs may require more, never less (see [`NewProgram::parse`]).
+pub fn required_weekly_hours(level: &LevelOfCare, population: Population) -> Option<f64> {
+    match (level.edition.as_str(), level.code.as_str(), population) {
         // ASAM 2.1: adults 9–19 h/week, youth 6–19 h/week (DC 22-A DCMR §6329).
-        ("2.1", Population::Adult) => 9.0,
-        ("2.1", Population::Adolescent) => 6.0,
-        // ASAM 2.5 partial hospitalization: 20 h/week or more (ASAM criteria glossary).
-        ("2.5", _) => 20.0,
-        // Level 1 outpatient: fewer than 9 (adult) / 6 (adolescent) hours; no minimum.
-        _ => 0.0,
+        (_, "2.1", Population::Adult) => Some(9.0),
+        (_, "2.1", Population::Adolescent) => Some(6.0),
+        // ASAM 2.5 partial hospitalization (3rd ed.) / high-intensity outpatient (4th ed.):
+        // 20 h/week or more (ASAM criteria glossary; 4th-edition table [verify]).
+        (_, "2.5", _) => Some(20.0),
+        // ASAM 4th ed. 2.7 medically managed intensive outpatient: 20 h/week or more [verify].
+        ("ASAM4", "2.7", _) => Some(20.0),
+        // Outpatient and early intervention: fewer than 9 (adult) / 6 (adolescent) hours, no
+        // minimum (ASAM criteria glossary).
+        (_, "0.5" | "1" | "1.0", _) => Some(0.0),
+        _ => None,
     }
+}
+
+/// The weekly hours a program at `level` is held to when it does not set its own; 0 where no
+/// minimum is known (callers that configure a program refuse such levels).
+pub fn default_weekly_hours(level: &LevelOfCare, population: Population) -> f64 {
+    required_weekly_hours(level, population).unwrap_or(0.0)
 }
 
 /// Expected length of an IOP episode: 30–60 days (DC 22-A DCMR §6329).
@@ -416,7 +429,26 @@ impl NewProgram {
         else {
             return Err(DomainError::internal("program form incomplete after validation"));
         };
-        let weekly_hours = hours.unwrap_or_else(|| default_weekly_hours(&level_of_care, population));
+        // A program holds its patients to an intensity: a level without a known weekly minimum
+        // (outpatient, residential) would show everyone "on track" at 0 h.
+        let minimum = match required_weekly_hours(&level_of_care, population) {
+            Some(h) if h > 0.0 => h,
+            _ => {
+                return Err(DomainError::field(
+                    "level_code",
+                    "level_not_intensive",
+                    "programs run at an intensive level with weekly hours to hold patients to (ASAM 2.1, 2.5 or 4th-edition 2.7)",
+                ));
+            }
+        };
+        if hours.is_some_and(|h| h + 1e-9 < minimum) {
+            return Err(DomainError::field(
+                "weekly_hours",
+                "below_level_minimum",
+                &format!("must be at least the level's {minimum} hours a week"),
+            ));
+        }
+        let weekly_hours = hours.unwrap_or(minimum);
         Ok(Self {
             site_id,
             name,

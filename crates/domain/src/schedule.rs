@@ -4,7 +4,7 @@ use crate::ids::{OrganizationId, ProgramId, SiteId, UserId};
 use crate::patients::{Collateral, CollateralId, Consent, Episode, EpisodeStatus, LevelLine, PatientId, require_consent_for};
 use crate::programs::{
     CompactConfig, DeliveryMode, LeadRequest, Modality, Population, Program, Room, ServiceType, ServiceTypeId, StaffProfile,
-    TemplateSession, TemplateSessionId, TrackId, WeeklyWindow, check_may_lead, default_weekly_hours,
+    TemplateSession, TemplateSessionId, TrackId, WeeklyWindow, check_may_lead,
 };
 use crate::tenancy::UsState;
 use crate::{DomainError, Result};
@@ -462,8 +462,18 @@ fn round2(x: f64) -> f64 {
 }
 
 /// Weekly hours required at a level: the program's own figure at its level, else the level's default.
+/// The hours a week a patient of `program` must get on a day their clinical level is `level`:
+/// the program's own at its level; a known requirement at another level (a step-up to PHP); the
+/// program's own where the level has none it can be held to (a residential level recorded
+/// before the step-down takes effect).
 pub fn weekly_required(program: &Program, level: &crate::programs::LevelOfCare) -> f64 {
-    if *level == program.level_of_care { program.weekly_hours } else { default_weekly_hours(level, program.population) }
+    if *level == program.level_of_care {
+        return program.weekly_hours;
+    }
+    match crate::programs::required_weekly_hours(level, program.population) {
+        Some(h) => h,
+        None => program.weekly_hours,
+    }
 }
 
 /// The hours ledger of one episode for one ISO week at the program's site time zone.
@@ -495,7 +505,10 @@ pub fn weekly_ledger(
     let (mut scheduled, mut attended, mut pending, mut missed) = (0.0, 0.0, 0.0, false);
     let days = week.days();
     let in_week = |s: &Session| days.contains(&s.local_date);
-    for s in sessions.iter().filter(|s| s.is_live() && in_week(s) && s.participants.contains(&episode.patient_id) && counts(s)) {
+    // Only sessions within the episode count toward it (admission through discharge).
+    let within = |s: &Session| s.local_date >= episode.admitted_on && end.is_none_or(|e| s.local_date <= e);
+    for s in sessions.iter().filter(|s| s.is_live() && in_week(s) && within(s) && s.participants.contains(&episode.patient_id) && counts(s))
+    {
         scheduled += s.hours();
         match attendance.iter().find(|a| a.session_id == s.id && a.patient_id == episode.patient_id) {
             Some(a) if a.status.attended() => {

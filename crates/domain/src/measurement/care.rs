@@ -649,6 +649,31 @@ pub const SAFETY_PLAN_SECTIONS: &[(&str, &str)] = &[
     ("reasons_for_living", "The one thing most important to me and worth living for"),
 ];
 
+/// What is missing from one required step of a safety plan, if anything.
+fn safety_section_problem(key: &str, text: &str) -> Option<(&'static str, &'static str)> {
+    let words: Vec<&str> = text.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().any(char::is_alphabetic)).collect();
+    let letters: usize = words.iter().map(|w| w.chars().filter(|c| c.is_alphabetic()).count()).sum();
+    if text.is_empty() {
+        return Some(("required", "every step of the plan needs an entry, worked out with the patient"));
+    }
+    let bare: String = text.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase();
+    let placeholder = matches!(bare.as_str(), "" | "n" | "na" | "none" | "nil" | "tbd" | "x" | "no" | "unknown");
+    let must_have_content = matches!(key, "warning_signs" | "internal_coping" | "professionals" | "safe_environment");
+    if must_have_content && placeholder {
+        return Some(("not_specific", "write what this is for this patient; this step cannot be left as none"));
+    }
+    if letters < 6 && !(key == "professionals" && text.chars().filter(char::is_ascii_digit).count() >= 3) {
+        return Some(("too_short", "say it in words the patient will recognise in a crisis (a few words at least)"));
+    }
+    if key == "professionals" && text.chars().filter(char::is_ascii_digit).count() < 3 {
+        return Some((
+            "crisis_line_missing",
+            "include a crisis line with its number: 988 (Suicide & Crisis Lifeline) or the local crisis team's",
+        ));
+    }
+    None
+}
+
 /// A safety plan on an episode; every save is a new version (older versions are kept).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SafetyPlan {
@@ -668,15 +693,22 @@ impl SafetyPlan {
         self.sections.get(key).map(String::as_str).unwrap_or("")
     }
 
-    /// Steps 1–6 are required (the last, reasons for living, is optional).
+    /// Steps 1–6 are required (the last, reasons for living, is optional), each with real
+    /// content: words, not a character or a placeholder; step 5 names a crisis line (988 or a
+    /// local crisis number) and step 6 how the means are made safe (Stanley & Brown 2012; the 988
+    /// Suicide & Crisis Lifeline since 2022). People and settings (steps 3 and 4) may honestly be
+    /// "none identified yet"; warning signs, coping, crisis contacts and means safety may not.
     pub fn parse(typed: &BTreeMap<String, String>, episode: &Episode, actor: &Actor, now: DateTime<Utc>) -> Result<Self> {
         let mut errs = Fields::new();
         let mut sections = BTreeMap::new();
         for (key, _) in SAFETY_PLAN_SECTIONS {
             let v = typed.get(*key).map(|s| s.trim()).unwrap_or("");
-            if v.is_empty() && *key != "reasons_for_living" {
-                errs.push(key, "required", "every step of the plan needs an entry (write \"none identified\" if so)");
-            } else if v.chars().count() > 4000 {
+            if *key != "reasons_for_living" {
+                if let Some((code, message)) = safety_section_problem(key, v) {
+                    errs.push(key, code, message);
+                }
+            }
+            if v.chars().count() > 4000 {
                 errs.push(key, "too_long", "must be at most 4000 characters");
             }
             sections.insert((*key).to_string(), v.to_string());
@@ -761,4 +793,23 @@ pub trait MeasurementStore: Send + Sync {
     /// Every result with a total, of the given programs (all when `None`), with episode and
     /// program facts, in a fixed number of queries.
     async fn outcome_rows(&self, org: OrganizationId, programs: Option<&[ProgramId]>) -> Result<Vec<OutcomeRow>>;
+}
+
+#[cfg(test)]
+mod safety_plan_tests {
+    use super::safety_section_problem as problem;
+
+    #[test]
+    fn a_safety_plan_step_needs_real_content_and_crisis_contacts_a_number() {
+        assert_eq!(problem("warning_signs", "x").map(|p| p.0), Some("not_specific"));
+        assert_eq!(problem("warning_signs", "n/a").map(|p| p.0), Some("not_specific"));
+        assert_eq!(problem("internal_coping", "walk").map(|p| p.0), Some("too_short"));
+        assert_eq!(problem("warning_signs", "Not sleeping; skipping meals"), None);
+        assert_eq!(problem("people_to_ask", "None identified yet"), None, "honestly none is allowed here");
+        assert_eq!(problem("professionals", "My clinician Lena").map(|p| p.0), Some("crisis_line_missing"));
+        assert_eq!(problem("professionals", "988 Suicide & Crisis Lifeline"), None);
+        assert_eq!(problem("professionals", "988"), None);
+        assert_eq!(problem("safe_environment", "none").map(|p| p.0), Some("not_specific"));
+        assert_eq!(problem("safe_environment", "").map(|p| p.0), Some("required"));
+    }
 }

@@ -142,6 +142,35 @@ fn iop_hours_default_from_the_level_and_population() {
 }
 
 #[test]
+fn every_level_a_program_can_run_at_has_its_weekly_hours_and_the_others_are_refused() {
+    let level = |e: &str, c: &str| LevelOfCare::parse(e, c).expect("level");
+    assert_eq!(required_weekly_hours(&level("ASAM4", "2.1"), Population::Adolescent), Some(6.0));
+    assert_eq!(required_weekly_hours(&level("ASAM4", "2.5"), Population::Adult), Some(20.0));
+    assert_eq!(required_weekly_hours(&level("ASAM4", "2.7"), Population::Adult), Some(20.0));
+    assert_eq!(required_weekly_hours(&level("ASAM3", "3.5"), Population::Adult), None);
+    let form = |code: &str, hours: &str| ProgramForm {
+        site_id: SiteId::new().to_string(),
+        name: "Day Program".into(),
+        condition_focus: "mental_health".into(),
+        population: "adult".into(),
+        level_edition: "ASAM4".into(),
+        level_code: code.into(),
+        weekly_hours: hours.into(),
+        delivery_modes: vec!["in_person".into()],
+        ..Default::default()
+    };
+    assert_eq!(NewProgram::parse(&form("2.7", "")).expect("2.7").weekly_hours, 20.0);
+    assert_eq!(NewProgram::parse(&form("2.1", "12")).expect("more than the minimum").weekly_hours, 12.0);
+    for (code, hours, why) in [("1.0", "", "level_not_intensive"), ("3.5", "", "level_not_intensive"), ("2.1", "5", "below_level_minimum")]
+    {
+        match NewProgram::parse(&form(code, hours)).unwrap_err() {
+            DomainError::Validation(f) => assert_eq!(f[0].code, why, "{code} {hours}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
 fn a_program_form_defaults_to_asam_2_1_and_names_every_problem() {
     let f = ProgramForm {
         site_id: SiteId::new().to_string(),

@@ -180,6 +180,20 @@ fn required_hours_are_prorated_for_a_partial_first_week() {
 }
 
 #[test]
+fn only_sessions_within_the_episode_count_toward_it() {
+    let p = program();
+    // Admitted Wednesday: Monday's group (attended before admission, say in an earlier episode) does not count.
+    let e = episode(&p, "2026-11-11");
+    let g = group();
+    let s: Vec<Session> =
+        ["2026-11-09", "2026-11-11", "2026-11-12"].iter().map(|day| session(&p, &g, day, 18, vec![e.patient_id])).collect();
+    let refs: Vec<&Session> = s.iter().collect();
+    let all: Vec<Attendance> = s.iter().map(|x| present(x, e.patient_id, 180)).collect();
+    let l = weekly_ledger(&e, &p, Week::parse("2026-W46").expect("w"), &refs, std::slice::from_ref(&g), &all.iter().collect::<Vec<_>>());
+    assert_eq!((l.scheduled_hours, l.attended_hours), (6.0, 6.0));
+}
+
+#[test]
 fn the_fall_back_week_counts_real_durations() {
     let p = program();
     let e = episode(&p, "2026-10-01");
