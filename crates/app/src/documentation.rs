@@ -40,7 +40,7 @@ pub async fn settings(app: &App, ctx: &Ctx) -> Result<NoteSettings> {
 
 pub async fn save_settings(app: &App, ctx: &Ctx, form: &SettingsForm) -> Result<NoteSettings> {
     writing!(app, |w| {
-        ctx.actor.require(Action::ManagePrograms)?;
+        crate::require_organization_wide(ctx, Action::ManagePrograms)?;
         let current = w.db().note_settings(ctx.org()).await?;
         let s = NoteSettings::parse(form, &current)?;
         let ev = event(ctx, Action::ManagePrograms, AuditAction::Update, "documentation_settings", None, None);

@@ -50,6 +50,14 @@ pub use openiop_domain::{DomainError, Result};
 use openiop_domain::{Records, Store, UnitOfWork};
 use std::sync::{Arc, Mutex};
 
+/// What holds for every site of the organization at once (its settings, its instrument library)
+/// is changed only by staff whose scope is the whole organization: one site's director would be
+/// changing the other sites' too (403 otherwise).
+pub(crate) fn require_organization_wide(ctx: &Ctx, action: Action) -> Result<()> {
+    ctx.actor.require(action)?;
+    if ctx.actor.scope == openiop_domain::auth::Scope::Organization { Ok(()) } else { Err(DomainError::Forbidden) }
+}
+
 /// The system clock, shifted by `OPENIOP_CLOCK_OFFSET_DAYS` days when that is set (to run the
 /// whole suite "a year ahead" and show that nothing depends on today's date).
 pub fn system_clock() -> Arc<dyn Clock> {

@@ -51,7 +51,7 @@ async fn available(w: &Work<'_>, org: openiop_domain::ids::OrganizationId) -> Re
 /// the built-in), or a plain-sum instrument with the code `scoring_for`.
 pub async fn import_instrument(app: &App, ctx: &Ctx, questionnaire: &str, scoring_for: &str) -> Result<AvailableInstrument> {
     writing!(app, |w| {
-        ctx.actor.require(Action::ManagePrograms)?;
+        crate::require_organization_wide(ctx, Action::ManagePrograms)?;
         let code = if builtin(scoring_for.trim()).is_some() { scoring_for.trim().to_string() } else { parse_instrument_code(scoring_for)? };
         if questionnaire.len() > 1_000_000 {
             return Err(DomainError::field("questionnaire", "too_large", "must be under 1 MB"));
@@ -79,7 +79,7 @@ pub async fn settings(app: &App, ctx: &Ctx) -> Result<MeasurementSettings> {
 
 pub async fn save_settings(app: &App, ctx: &Ctx, form: &MeasurementSettingsForm) -> Result<MeasurementSettings> {
     writing!(app, |w| {
-        ctx.actor.require(Action::ManagePrograms)?;
+        crate::require_organization_wide(ctx, Action::ManagePrograms)?;
         let current = w.db().measurement_settings(ctx.org()).await?;
         let s = MeasurementSettings::parse(form, &current)?;
         let ev = event(ctx, Action::ManagePrograms, AuditAction::Update, "measurement_settings", None, None);
@@ -103,6 +103,11 @@ pub async fn cadences(app: &App, ctx: &Ctx, program: Option<ProgramId>) -> Resul
 
 pub(crate) async fn cadences_in(w: &Work<'_>, ctx: &Ctx, program: Option<ProgramId>) -> Result<Vec<Cadence>> {
     ctx.actor.require(Action::ViewPrograms)?;
+    if let Some(p) = program {
+        // A program the caller names is one they may see: another site's, another organization's
+        // and one that does not exist answer the same 404.
+        crate::programs::program_in(w, ctx, p).await?;
+    }
     let programs = visible_programs_in(w, ctx).await?;
     Ok(w.db().cadences(ctx.org(), program).await?.into_iter().filter(|c| programs.iter().any(|p| p.id == c.program_id)).collect())
 }
@@ -533,7 +538,8 @@ pub fn parse_filter(program: &str, track: &str, population: &str, level: &str, f
     Ok(OutcomeFilter { program_id, track_id, population, level_code: opt(level), from, to })
 }
 
-/// CSV of program outcomes: one row per instrument, every figure with its n.
+/// CSV of program outcomes: the 42 CFR §2.32 notice on the first line, then a header and one row
+/// per instrument, every figure with its n.
 pub fn outcomes_csv(rows: &[ProgramInstrumentOutcome], names: &dyn Fn(&str) -> String) -> String {
     fn cell(s: &str) -> String {
         // Quote every text cell; a leading formula character is neutralised (CSV injection).
@@ -543,7 +549,9 @@ pub fn outcomes_csv(rows: &[ProgramInstrumentOutcome], names: &dyn Fn(&str) -> S
     fn num(v: Option<f64>) -> String {
         v.map(|x| format!("{x:.2}")).unwrap_or_default()
     }
-    let mut out = String::from(
+    // The 42 CFR §2.32 notice first, as one quoted cell that CSV readers parse as a one-field row.
+    let mut out = format!("{}\r\n", cell(&format!("{}. {}", openiop_domain::part2::NOTICE_TITLE, openiop_domain::part2::NOTICE)));
+    out.push_str(
         "instrument,name,baseline_mean,baseline_n,latest_mean,latest_n,follow_up_mean,follow_up_n,\
          reliable_improvement,reliable_improvement_n,reliable_deterioration,reliable_deterioration_n,recovered,recovered_n\r\n",
     );

@@ -72,6 +72,8 @@ pub struct Chart {
     pub clinical: bool,
     /// Today at the patient's site.
     pub today: NaiveDate,
+    /// The organization's name (the Part 2 program a consent names as discloser).
+    pub organization: String,
 }
 
 pub async fn chart(app: &App, ctx: &Ctx, id: PatientId) -> Result<Chart> {
@@ -87,7 +89,8 @@ pub async fn chart(app: &App, ctx: &Ctx, id: PatientId) -> Result<Chart> {
         w.db().audit(ev).await?;
         let today = w.today_at(ctx.org(), patient.site_id).await?;
         let flags = chart_flags(episodes.iter().find(|e| e.is_open()), &consents, today);
-        Ok(Chart { patient, episodes, consents, flags, clinical, today })
+        let organization = w.db().organization(ctx.org()).await?.name;
+        Ok(Chart { patient, episodes, consents, flags, clinical, today, organization })
     })
 }
 

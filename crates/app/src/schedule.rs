@@ -719,8 +719,9 @@ pub async fn create_feed(app: &App, ctx: &Ctx, owner: FeedOwner, owner_id: &str)
     writing!(app, |w| {
         match owner {
             FeedOwner::Staff => {
-                if owner_id != ctx.actor.user_id.to_string() && !ctx.actor.can(Action::ManagePrograms) {
-                    return Err(DomainError::Forbidden);
+                if owner_id != ctx.actor.user_id.to_string() {
+                    ctx.actor.require(Action::ManagePrograms)?;
+                    colleague_in_scope(&w, ctx, Action::ManagePrograms, owner_id).await?;
                 }
             }
             FeedOwner::Patient => {
@@ -738,9 +739,43 @@ pub async fn create_feed(app: &App, ctx: &Ctx, owner: FeedOwner, owner_id: &str)
     })
 }
 
-/// Revokes a calendar subscription: a staff member's own (or any, for those who manage staff
-/// accounts), or a patient's by someone who may manage that patient's intake. Anyone else is
-/// told the feed does not exist.
+/// A colleague whose calendar the caller may manage: a staff member of the caller's organization
+/// whose every site and program is within the caller's scope (an organization-wide account only
+/// for organization-wide callers). Anyone else answers 404, like an account that does not exist,
+/// and the attempt is audited.
+async fn colleague_in_scope(w: &Work<'_>, ctx: &Ctx, action: Action, id: &str) -> Result<()> {
+    let unknown = || DomainError::NotFound("staff member");
+    let uid: UserId = id.parse().map_err(|_| unknown())?;
+    let colleague = match w.db().user(uid).await {
+        Ok(u) => u,
+        Err(DomainError::NotFound(_)) => return Err(unknown()),
+        Err(e) => return Err(e),
+    };
+    let why = if colleague.organization_id != ctx.org() {
+        "other_organization"
+    } else {
+        let covered = match (&ctx.actor.scope, &colleague.scope) {
+            (Scope::Organization, _) => true,
+            (_, Scope::Organization) => false,
+            (mine, Scope::Units { sites, programs }) => {
+                sites.iter().all(|s| mine.covers(Some(*s), None)) && programs.iter().all(|p| mine.covers(None, Some(*p)))
+            }
+        };
+        if covered {
+            return Ok(());
+        }
+        "out_of_scope"
+    };
+    let ev = AuditEvent::by(ctx, ctx.actor.acting_role(action), AuditAction::AccessDenied, "user", Some(id.to_string()))
+        .outcome(openiop_domain::audit::Outcome::Denied)
+        .detail(why);
+    w.deny(ev);
+    Err(unknown())
+}
+
+/// Revokes a calendar subscription: a staff member's own (or a colleague's within their scope,
+/// for those who manage staff accounts), or a patient's by someone who may manage that
+/// patient's intake. Anyone else is told the feed does not exist.
 pub async fn revoke_feed(app: &App, ctx: &Ctx, id: FeedId) -> Result<()> {
     ctx.actor.require(Action::ViewPrograms)?;
     writing!(app, |w| {
@@ -750,9 +785,15 @@ pub async fn revoke_feed(app: &App, ctx: &Ctx, id: FeedId) -> Result<()> {
         ev.resource_id = Some(id.to_string());
         match f.owner {
             FeedOwner::Staff => {
-                if f.owner_id != ctx.actor.user_id.to_string() && !ctx.actor.can(Action::ManageUsers) {
-                    w.deny(ev.clone().outcome(openiop_domain::audit::Outcome::Denied).detail("not_the_owner"));
-                    return Err(DomainError::NotFound("calendar feed"));
+                if f.owner_id != ctx.actor.user_id.to_string() {
+                    if !ctx.actor.can(Action::ManageUsers) {
+                        w.deny(ev.clone().outcome(openiop_domain::audit::Outcome::Denied).detail("not_the_owner"));
+                        return Err(DomainError::NotFound("calendar feed"));
+                    }
+                    colleague_in_scope(&w, ctx, Action::ManageUsers, &f.owner_id).await.map_err(|e| match e {
+                        DomainError::NotFound(_) => DomainError::NotFound("calendar feed"),
+                        other => other,
+                    })?;
                 }
             }
             FeedOwner::Patient => {

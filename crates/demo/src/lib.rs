@@ -773,6 +773,8 @@ const AFTER_SCHOOL: TrackShape = TrackShape {
 
 struct Ctx<'a> {
     org: String,
+    /// The organization's name (the Part 2 program that discloses, on its consents).
+    org_name: String,
     slug: String,
     domain: String,
     today: NaiveDate,
@@ -972,6 +974,7 @@ pub async fn generate(store: &SqlStore, seed: u64, size: Size, today: NaiveDate,
     }
     let mut ctx = Ctx {
         org: org.clone(),
+        org_name: name.to_string(),
         slug: slug.clone(),
         domain,
         today,
@@ -2179,6 +2182,12 @@ async fn patient_and_episode(
             "".into(),
             "".into(),
             ts_on(admitted, 15).into(),
+            ctx.org_name.clone().into(),
+            "What the payer needs for each review, for the episode".into(),
+            "paper".into(),
+            true.into(),
+            true.into(),
+            true.into(),
         ],
     )
     .await?;
@@ -2217,6 +2226,12 @@ async fn patient_and_episode(
                 (if family { details.display_name() } else { String::new() }).into(),
                 (if family { "Asked in writing to stop sharing with family" } else { "" }).into(),
                 ts_on(admitted, 15).into(),
+                ctx.org_name.clone().into(),
+                (if family { "Dates and times of family sessions; a summary of progress" } else { "The discharge summary" }).into(),
+                "paper".into(),
+                true.into(),
+                true.into(),
+                true.into(),
             ],
         )
         .await?;

@@ -13,6 +13,7 @@ pub mod ical;
 pub mod ids;
 pub mod measurement;
 pub mod notes;
+pub mod part2;
 pub mod patients;
 pub mod plans;
 pub mod programs;

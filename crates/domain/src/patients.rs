@@ -807,18 +807,26 @@ impl Discharge {
 pub struct Consent {
     pub id: ConsentId,
     pub patient_id: PatientId,
+    /// Who may use and disclose the records: the Part 2 program (§2.31(a)(2)).
+    pub discloser: String,
     /// Who may receive the information (§2.31(a)(4)).
     pub recipients: String,
     /// Why (§2.31(a)(5)).
     pub purpose: String,
-    /// What, specifically (§2.31(a)(3)).
+    /// What kind of information, specifically (§2.31(a)(3)).
     pub information: String,
+    /// How much of it: a period, a summary or the whole record (§2.31(a)(3)).
+    pub information_amount: String,
     /// Expiry by date and/or event (§2.31(a)(6)).
     pub expires_on: Option<NaiveDate>,
     pub expiry_event: String,
     pub signed_by: String,
     pub signed_on: NaiveDate,
-    /// The patient was told the consequences of refusing and the risk of redisclosure.
+    /// How it was signed (§2.31(a)(8)).
+    pub signature_method: SignatureMethod,
+    /// The acknowledgements as the patient gave them: the right to revoke and how (§2.31(a)(6)),
+    /// the consequences of refusing (§2.31(a)(9)), the redisclosure notice (§2.32).
+    pub revocation_explained: bool,
     pub refusal_consequences_explained: bool,
     pub redisclosure_notice_given: bool,
     /// The family member or collateral this consent lets take part in sessions, if any.
@@ -827,6 +835,11 @@ pub struct Consent {
     pub revoked_by: String,
     pub revocation_note: String,
 }
+
+vocabulary!(SignatureMethod, "signature_method" {
+    Paper => "paper", "Signed on paper";
+    Electronic => "electronic", "Signed electronically";
+});
 
 impl Consent {
     /// In force on a date: signed, not expired, not revoked (revocation is effective at once).
@@ -850,6 +863,9 @@ impl Consent {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsentForm {
+    /// The program that may disclose (the Part 2 program's name).
+    #[serde(default)]
+    pub discloser: String,
     #[serde(default)]
     pub recipients: String,
     #[serde(default)]
@@ -857,6 +873,9 @@ pub struct ConsentForm {
     /// What information, specifically.
     #[serde(default)]
     pub information: String,
+    /// How much: e.g. "attendance and a monthly summary", "the whole record of this episode".
+    #[serde(default)]
+    pub information_amount: String,
     /// YYYY-MM-DD; or give expiry_event.
     #[serde(default)]
     pub expires_on: String,
@@ -866,6 +885,12 @@ pub struct ConsentForm {
     pub signed_by: String,
     #[serde(default)]
     pub signed_on: String,
+    /// paper | electronic
+    #[serde(default)]
+    pub signature_method: String,
+    /// The patient was told they may revoke, and how (in writing).
+    #[serde(default)]
+    pub revocation_explained: bool,
     #[serde(default)]
     pub refusal_consequences_explained: bool,
     #[serde(default)]
@@ -877,9 +902,12 @@ pub struct ConsentForm {
 
 #[derive(Debug, Clone)]
 pub struct NewConsent {
+    pub discloser: String,
     pub recipients: String,
     pub purpose: String,
     pub information: String,
+    pub information_amount: String,
+    pub signature_method: SignatureMethod,
     pub expires_on: Option<NaiveDate>,
     pub expiry_event: String,
     pub signed_by: String,
@@ -891,9 +919,12 @@ impl NewConsent {
     /// Every §2.31 element is required; an expiry needs a date or an event.
     pub fn parse(c: &ConsentForm, today: NaiveDate) -> Result<Self> {
         let mut f = Fields::new();
+        let discloser = f.take("discloser", required_text("discloser", &c.discloser, 300));
         let recipients = f.take("recipients", required_text("recipients", &c.recipients, 1000));
         let purpose = f.take("purpose", required_text("purpose", &c.purpose, 1000));
         let information = f.take("information", required_text("information", &c.information, 2000));
+        let amount = f.take("information_amount", required_text("information_amount", &c.information_amount, 1000));
+        let method = f.take("signature_method", SignatureMethod::parse(&c.signature_method));
         let expires = if c.expires_on.trim().is_empty() { None } else { f.take("expires_on", parse_date("expires_on", &c.expires_on)) };
         let event = optional_text(&mut f, "expiry_event", &c.expiry_event, 500);
         if expires.is_none() && event.is_empty() && c.expires_on.trim().is_empty() {
@@ -911,6 +942,9 @@ impl NewConsent {
         {
             f.push("expires_on", "range_reversed", "must be on or after the signature date");
         }
+        if !c.revocation_explained {
+            f.push("revocation_explained", "required", "the patient must be told they may revoke it, and how (42 CFR §2.31)");
+        }
         if !c.refusal_consequences_explained {
             f.push("refusal_consequences_explained", "required", "the patient must be told the consequences of refusing (42 CFR §2.31)");
         }
@@ -920,15 +954,26 @@ impl NewConsent {
         let collateral =
             if c.collateral_id.trim().is_empty() { None } else { f.take("collateral_id", c.collateral_id.parse::<CollateralId>()) };
         f.finish()?;
-        let (Some(recipients), Some(purpose), Some(information), Some(signed_by), Some(signed_on)) =
-            (recipients, purpose, information, signed_by, signed_on)
+        let (
+            Some(discloser),
+            Some(recipients),
+            Some(purpose),
+            Some(information),
+            Some(information_amount),
+            Some(signature_method),
+            Some(signed_by),
+            Some(signed_on),
+        ) = (discloser, recipients, purpose, information, amount, method, signed_by, signed_on)
         else {
             return Err(DomainError::internal("consent incomplete after validation"));
         };
         Ok(Self {
+            discloser,
             recipients,
             purpose,
             information,
+            information_amount,
+            signature_method,
             expires_on: expires,
             expiry_event: event,
             signed_by,

@@ -102,7 +102,7 @@ tables! {
     Episodes => "episodes" ["id", "organization_id", "patient_id", "program_id", "site_id", "track_id", "admitted_on", "primary_clinician_id", "status", "reassessment_due", "plan_review_due", "discharged_on", "discharge", "referral_id", "created_at"];
     Diagnoses => "diagnoses" ["id", "organization_id", "episode_id", "code", "description", "is_primary", "position"];
     LevelSpans => "level_spans" ["id", "organization_id", "episode_id", "line", "level_edition", "level_code", "from_date", "to_date", "reason", "created_at"];
-    Consents => "consents" ["id", "organization_id", "patient_id", "recipients", "purpose", "information", "expires_on", "expiry_event", "signed_by", "signed_on", "collateral_id", "revoked_on", "revoked_by", "revocation_note", "created_at"];
+    Consents => "consents" ["id", "organization_id", "patient_id", "recipients", "purpose", "information", "expires_on", "expiry_event", "signed_by", "signed_on", "collateral_id", "revoked_on", "revoked_by", "revocation_note", "created_at", "discloser", "information_amount", "signature_method", "revocation_explained", "refusal_consequences_explained", "redisclosure_notice_given"];
     Closures => "closures" ["id", "organization_id", "site_id", "closed_on", "reason"];
     Sessions => "sessions" ["id", "organization_id", "site_id", "program_id", "track_id", "template_id", "service_type_id", "starts_at", "ends_at", "local_date", "room_id", "is_virtual", "virtual_token", "capacity", "topic", "modality", "status", "cancel_reason", "created_at"];
     SessionLeaders => "session_leaders" ["session_id", "user_id"];

@@ -271,19 +271,28 @@ fn referral_row(r: &AnyRow) -> Result<Referral> {
     })
 }
 
+const CONSENT_COLUMNS: &str = "id, patient_id, discloser, recipients, purpose, information, information_amount, expires_on, expiry_event, \
+                               signed_by, signed_on, signature_method, revocation_explained, refusal_consequences_explained, \
+                               redisclosure_notice_given, collateral_id, revoked_on, revoked_by, revocation_note";
+
 fn consent_row(r: &AnyRow) -> Result<Consent> {
     Ok(Consent {
         id: r.parsed("id")?,
         patient_id: r.parsed("patient_id")?,
+        discloser: r.text("discloser")?,
         recipients: r.text("recipients")?,
         purpose: r.text("purpose")?,
         information: r.text("information")?,
+        information_amount: r.text("information_amount")?,
         expires_on: r.opt_text("expires_on")?.map(|s| parse_date(&s)).transpose()?,
         expiry_event: r.text("expiry_event")?,
         signed_by: r.text("signed_by")?,
         signed_on: parse_date(&r.text("signed_on")?)?,
-        refusal_consequences_explained: true,
-        redisclosure_notice_given: true,
+        signature_method: openiop_domain::patients::SignatureMethod::parse(&r.text("signature_method")?)?,
+        // As the patient gave them: stored, never assumed.
+        revocation_explained: r.flag("revocation_explained")?,
+        refusal_consequences_explained: r.flag("refusal_consequences_explained")?,
+        redisclosure_notice_given: r.flag("redisclosure_notice_given")?,
         collateral_id: r.opt_text("collateral_id")?.map(|s| s.parse()).transpose()?,
         revoked_on: r.opt_text("revoked_on")?.map(|s| parse_date(&s)).transpose()?,
         revoked_by: r.text("revoked_by")?,
@@ -774,13 +783,10 @@ impl PatientStore for SqlStore {
                     });
                 }
             }
-            let cons = bind_all(format!(
-                "SELECT id, patient_id, recipients, purpose, information, expires_on, expiry_event, signed_by, signed_on, collateral_id, revoked_on, revoked_by, \
-                 revocation_note FROM consents WHERE organization_id = $1 AND patient_id IN ({list})"
-            ))
-            .fetch_all(&mut *self.conn().await?)
-            .await
-            .map_err(db_err)?;
+            let cons = bind_all(format!("SELECT {CONSENT_COLUMNS} FROM consents WHERE organization_id = $1 AND patient_id IN ({list})"))
+                .fetch_all(&mut *self.conn().await?)
+                .await
+                .map_err(db_err)?;
             for r in &cons {
                 let c = consent_row(r)?;
                 if let Some((_, v)) = out[start..].iter_mut().find(|(p, _)| p.id == c.patient_id) {
@@ -1002,13 +1008,18 @@ impl PatientStore for SqlStore {
         let consent = Consent {
             id: ConsentId::new(),
             patient_id: patient,
+            discloser: c.discloser,
             recipients: c.recipients,
             purpose: c.purpose,
             information: c.information,
+            information_amount: c.information_amount,
             expires_on: c.expires_on,
             expiry_event: c.expiry_event,
             signed_by: c.signed_by,
             signed_on: c.signed_on,
+            signature_method: c.signature_method,
+            // The form refuses a consent without them: given, and stored as given.
+            revocation_explained: true,
             refusal_consequences_explained: true,
             redisclosure_notice_given: true,
             collateral_id: c.collateral_id,
@@ -1021,7 +1032,9 @@ impl PatientStore for SqlStore {
         self.q()?;
         sqlx::query(
             "INSERT INTO consents (id, organization_id, patient_id, recipients, purpose, information, expires_on, expiry_event, signed_by, signed_on, collateral_id, \
-             revoked_by, revocation_note, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             revoked_by, revocation_note, created_at, discloser, information_amount, signature_method, revocation_explained, \
+             refusal_consequences_explained, redisclosure_notice_given) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
         )
         .bind(consent.id.to_string())
         .bind(org.to_string())
@@ -1037,6 +1050,12 @@ impl PatientStore for SqlStore {
         .bind("")
         .bind("")
         .bind(ts(self.now()))
+        .bind(&consent.discloser)
+        .bind(&consent.information_amount)
+        .bind(consent.signature_method.code())
+        .bind(consent.revocation_explained)
+        .bind(consent.refusal_consequences_explained)
+        .bind(consent.redisclosure_notice_given)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -1075,10 +1094,9 @@ impl PatientStore for SqlStore {
 
     async fn consents(&self, org: OrganizationId, patient: PatientId) -> Result<Vec<Consent>> {
         self.q()?;
-        let rows = sqlx::query(
-            "SELECT id, patient_id, recipients, purpose, information, expires_on, expiry_event, signed_by, signed_on, collateral_id, revoked_on, revoked_by, \
-             revocation_note FROM consents WHERE organization_id = $1 AND patient_id = $2 ORDER BY signed_on DESC, created_at DESC",
-        )
+        let rows = sqlx::query(sql(format!(
+            "SELECT {CONSENT_COLUMNS} FROM consents WHERE organization_id = $1 AND patient_id = $2 ORDER BY signed_on DESC, created_at DESC"
+        )))
         .bind(org.to_string())
         .bind(patient.to_string())
         .fetch_all(&mut *self.conn().await?)

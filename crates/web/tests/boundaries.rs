@@ -515,7 +515,7 @@ async fn input_never_crashes(engine: &'static str) {
         &w.director,
         Some(
             json!({"recipients": "Dr. A", "purpose": "Care", "information": "All", "expires_on": "9999-12-31", "signed_by": "Jordan Rivera",
-                    "signed_on": "2026-11-16", "refusal_consequences_explained": true, "redisclosure_notice_given": true}),
+                    "signed_on": "2026-11-16", "discloser": "Harbor Light", "information_amount": "The whole record of this episode", "signature_method": "paper", "revocation_explained": true, "refusal_consequences_explained": true, "redisclosure_notice_given": true}),
         ),
     )
     .await;

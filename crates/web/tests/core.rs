@@ -389,7 +389,7 @@ async fn an_evening_in_new_york(engine: &'static str) {
         &format!("/api/v1/patients/{patient}/consents"),
         &c.director,
         json!({"recipients": "Dr. Alvarez, primary care", "purpose": "Coordination of care", "information": "Attendance and progress",
-               "expires_on": "2026-12-03", "signed_by": "Dana Cole", "signed_on": "2026-11-03", "refusal_consequences_explained": true, "redisclosure_notice_given": true}),
+               "expires_on": "2026-12-03", "signed_by": "Dana Cole", "signed_on": "2026-11-03", "discloser": "Harbor Light", "information_amount": "The whole record of this episode", "signature_method": "paper", "revocation_explained": true, "refusal_consequences_explained": true, "redisclosure_notice_given": true}),
     )
     .await;
     assert_eq!(consent["status"], "in force", "{engine}: {consent}");

@@ -296,7 +296,8 @@ async fn bad_input_is_refused_with_stable_codes_and_nothing_is_written() {
             Method::POST,
             &format!("/api/v1/patients/{patient}/consents"),
             &director,
-            Some(json!({"recipients": "Ana", "purpose": "", "information": "x",
+            Some(json!({"discloser": "Harbor Light", "recipients": "Ana", "purpose": "", "information": "x", "information_amount": "All of it",
+            "signature_method": "paper", "revocation_explained": true,
             "signed_by": "Jordan", "signed_on": app.days_ago(0), "refusal_consequences_explained": false, "redisclosure_notice_given": true})),
         )
         .await;
@@ -325,7 +326,7 @@ async fn bad_input_is_refused_with_stable_codes_and_nothing_is_written() {
             &director,
             json!({"recipients": "Ana Rivera (mother)", "purpose": "Family therapy",
             "information": "Attendance and progress", "expires_on": app.days_ago(-90), "signed_by": "Jordan Rivera", "signed_on": app.days_ago(0),
-            "refusal_consequences_explained": true, "redisclosure_notice_given": true, "collateral_id": mother["id"]}),
+            "discloser": "Harbor Light", "information_amount": "The whole record of this episode", "signature_method": "paper", "revocation_explained": true, "refusal_consequences_explained": true, "redisclosure_notice_given": true, "collateral_id": mother["id"]}),
         )
         .await;
         assert_eq!(c["status"], "in force");

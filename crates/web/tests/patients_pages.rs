@@ -169,6 +169,9 @@ async fn a_patient_from_registration_to_discharge_summary(engine: &'static str) 
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let today = app.days_ago(0);
     let consent = [
+        ("discloser", "Harbor Light"),
+        ("information_amount", "For this episode of care"),
+        ("signature_method", "paper"),
         ("recipients", "My treating providers and health plans"),
         ("purpose", "Treatment and payment"),
         ("information", "Diagnosis and attendance"),
@@ -180,7 +183,7 @@ async fn a_patient_from_registration_to_discharge_summary(engine: &'static str) 
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("consent-redisclosure_notice_given-error"), "acknowledgement required");
     let mut full = consent.to_vec();
-    full.extend([("refusal_consequences_explained", "on"), ("redisclosure_notice_given", "on")]);
+    full.extend([("revocation_explained", "on"), ("refusal_consequences_explained", "on"), ("redisclosure_notice_given", "on")]);
     let r = post_with_csrf(&mut b, &chart_url, &format!("{chart_url}/consents"), &full).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let chart = b.get(&chart_url).await;

@@ -28,12 +28,14 @@ impl Default for CssrsTriage {
         Self {
             // instruments.md (C-SSRS screener triage) [verify against Columbia's triage card]: intent, plan or behaviour in 3 months → high
             high: v(&["4", "5", "6"]),
-            // instruments.md (C-SSRS screener triage) [verify]: method → moderate
-            moderate: v(&["3"]),
+            // instruments.md (C-SSRS screener triage) [verify]: method → moderate; behaviour more than
+            // 3 months ago (lifetime, item 6L) → moderate
+            moderate: v(&["3", "6L"]),
             // instruments.md (C-SSRS screener triage) [verify]: wish / thoughts only → low
             low: v(&["1", "2"]),
-            // Brief for this module: the screener at moderate or high raises suicide_risk
-            flag_from: RiskLevel::Moderate,
+            // Columbia triage: even low risk (wish / non-specific thoughts) gets a task: review at
+            // the next contact (instruments.md, C-SSRS screener triage)
+            flag_from: RiskLevel::Low,
         }
     }
 }
@@ -258,6 +260,8 @@ fn cssrs_screener(t: &CssrsTriage) -> InstrumentDefinition {
         ItemDef::yes_no("4", "Item 4 — intent").unscored().enabled_when("2", 1),
         ItemDef::yes_no("5", "Item 5 — plan").unscored().enabled_when("2", 1),
         ItemDef::yes_no("6", "Item 6 — suicidal behaviour in the past 3 months").unscored(),
+        // Columbia's lifetime question: behaviour more than 3 months ago (recorded when known)
+        ItemDef::yes_no("6L", "Item 6 (lifetime) — suicidal behaviour more than 3 months ago").unscored().optional(),
     ];
     let mut d = base(
         "cssrs-screener",

@@ -344,6 +344,9 @@ pub struct StoredFlag {
 /// The score as stored with a result (what the engine computed at the time).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredScore {
+    /// False for an incomplete answer set kept for its risk answer (no total).
+    #[serde(default = "complete_by_default")]
+    pub complete: bool,
     pub total: Option<f64>,
     pub subscales: Vec<(String, f64)>,
     pub band: Option<String>,
@@ -353,9 +356,15 @@ pub struct StoredScore {
     pub flags: Vec<StoredFlag>,
 }
 
+/// Results stored before incomplete ones could be kept were all complete.
+fn complete_by_default() -> bool {
+    true
+}
+
 impl From<&ScoreResult> for StoredScore {
     fn from(s: &ScoreResult) -> Self {
         Self {
+            complete: s.complete,
             total: s.total,
             subscales: s.subscales.clone(),
             band: s.band.as_ref().map(|b| b.label.clone()),
@@ -703,10 +712,10 @@ impl SafetyPlan {
         let mut sections = BTreeMap::new();
         for (key, _) in SAFETY_PLAN_SECTIONS {
             let v = typed.get(*key).map(|s| s.trim()).unwrap_or("");
-            if *key != "reasons_for_living" {
-                if let Some((code, message)) = safety_section_problem(key, v) {
-                    errs.push(key, code, message);
-                }
+            if *key != "reasons_for_living"
+                && let Some((code, message)) = safety_section_problem(key, v)
+            {
+                errs.push(key, code, message);
             }
             if v.chars().count() > 4000 {
                 errs.push(key, "too_long", "must be at most 4000 characters");

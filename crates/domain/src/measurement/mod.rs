@@ -50,4 +50,26 @@ pub use definition::{
     SeverityBand, Subscale,
 };
 pub use fhir::{import_questionnaire, import_questionnaire_with};
-pub use score::{BandHit, RiskFlag, ScoreResult, ScreenResult, score};
+pub use score::{BandHit, RiskFlag, ScoreResult, ScreenResult, score, score_keeping_risk};
+
+/// Deserializes an answer set (item → value), refusing an item given twice: with a plain map
+/// the last answer would silently win, and a clinician would not know which one was scored.
+pub fn unique_answers<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<std::collections::BTreeMap<String, i32>, D::Error> {
+    struct Answers;
+    impl<'de> serde::de::Visitor<'de> for Answers {
+        type Value = std::collections::BTreeMap<String, i32>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object of item → answer value, each item once")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+            let mut out = std::collections::BTreeMap::new();
+            while let Some((k, v)) = map.next_entry::<String, i32>()? {
+                if out.insert(k.clone(), v).is_some() {
+                    return Err(serde::de::Error::custom(format!("item {k} is answered twice")));
+                }
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Answers)
+}

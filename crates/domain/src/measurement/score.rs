@@ -47,6 +47,9 @@ pub struct ScoreResult {
     /// Set only for instruments whose rules carry a triage level (C-SSRS screener).
     pub triage: Option<RiskLevel>,
     pub flags: Vec<RiskFlag>,
+    /// Every needed answer was given. An incomplete answer set is kept only when it carries a
+    /// positive risk answer (see [`score_keeping_risk`]): then it has no total, band or screens.
+    pub complete: bool,
 }
 
 impl ScoreResult {
@@ -162,7 +165,33 @@ pub fn score(def: &InstrumentDefinition, responses: &BTreeMap<String, i32>) -> R
     };
 
     let (triage, flags) = apply_rules(def, responses);
-    Ok(ScoreResult { instrument: def.code.clone(), total, subscales, band, screens, triage, flags })
+    Ok(ScoreResult { instrument: def.code.clone(), total, subscales, band, screens, triage, flags, complete: true })
+}
+
+/// Scores an answer set like [`score`], except that a positive risk answer is never lost: when
+/// the only problem is answers left blank (skipped or refused by the patient) and the answers
+/// given raise a risk flag (PHQ-9 item 9 > 0, a C-SSRS "yes"), the result is kept as incomplete —
+/// no total, no band — with its flags, so the clinic acts on them. Anything else still refuses.
+pub fn score_keeping_risk(def: &InstrumentDefinition, responses: &BTreeMap<String, i32>) -> Result<ScoreResult> {
+    match score(def, responses) {
+        Err(DomainError::Validation(errs)) if errs.iter().all(|e| e.code == "missing_response") => {
+            let (triage, flags) = apply_rules(def, responses);
+            if flags.is_empty() {
+                return Err(DomainError::Validation(errs));
+            }
+            Ok(ScoreResult {
+                instrument: def.code.clone(),
+                total: None,
+                subscales: Vec::new(),
+                band: None,
+                screens: Vec::new(),
+                triage,
+                flags,
+                complete: false,
+            })
+        }
+        other => other,
+    }
 }
 
 /// Fires the critical-item rules: the triage level is the highest level of any fired rule (or

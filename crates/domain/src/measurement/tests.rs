@@ -41,7 +41,7 @@ fn every_builtin_instrument_is_a_consistent_definition() {
     assert_eq!(def("audit").items.len(), 10);
     assert_eq!(def("audit-c").items.len(), 3);
     assert_eq!(def("dast10").items.len(), 10);
-    assert_eq!(def("cssrs-screener").items.len(), 6);
+    assert_eq!(def("cssrs-screener").items.len(), 7, "six questions and the lifetime behaviour");
     assert_eq!(def("pcl5").items.len(), 20);
     assert_eq!(def("bam").items.len(), 17 + 6); // 1–17 with item 7 split into 7A–7G
     assert_eq!(def("edeq").items.len(), 28);
@@ -219,22 +219,26 @@ fn cssrs_screener_triage_levels() {
     assert_eq!(r.triage, Some(RiskLevel::NoRisk));
     assert!(r.flags.is_empty());
     assert_eq!(r.total, None);
-    // Wish to be dead only → low, no flag
+    // Wish to be dead only → low: flagged too, for review at the next contact (Columbia triage)
     let r = score(&d, &answers(&[("1", 1), ("2", 0), ("6", 0)])).expect("scores");
     assert_eq!(r.triage, Some(RiskLevel::Low));
-    assert!(r.flags.is_empty());
+    assert_eq!(r.flag("suicide_risk").and_then(|f| f.level), Some(RiskLevel::Low));
+    // Behaviour more than 3 months ago (lifetime) → moderate
+    let r = score(&d, &answers(&[("1", 0), ("2", 0), ("6", 0), ("6L", 1)])).expect("scores");
+    assert_eq!(r.triage, Some(RiskLevel::Moderate));
     // Thoughts with a method → moderate, flagged
     let r = score(&d, &answers(&[("1", 1), ("2", 1), ("3", 1), ("4", 0), ("5", 0), ("6", 0)])).expect("scores");
     assert_eq!(r.triage, Some(RiskLevel::Moderate));
     let flag = r.flag("suicide_risk").expect("flagged");
     assert_eq!(flag.level, Some(RiskLevel::Moderate));
-    assert_eq!(flag.items, vec!["3".to_string()]);
+    // Every "yes" involved is named, the highest level first.
+    assert_eq!(flag.items, vec!["3".to_string(), "1".to_string(), "2".to_string()]);
     // Method and intent → high; one flag at the highest level naming both items
     let r = score(&d, &answers(&[("1", 1), ("2", 1), ("3", 1), ("4", 1), ("5", 0), ("6", 0)])).expect("scores");
     assert_eq!(r.triage, Some(RiskLevel::High));
     assert_eq!(r.flags.len(), 1);
     assert_eq!(r.flags[0].level, Some(RiskLevel::High));
-    assert_eq!(r.flags[0].items, vec!["4".to_string(), "3".to_string()]);
+    assert_eq!(r.flags[0].items[..2], ["4".to_string(), "3".to_string()]);
     // Behaviour in the past 3 months alone → high
     let r = score(&d, &answers(&[("1", 0), ("2", 0), ("6", 1)])).expect("scores");
     assert_eq!(r.triage, Some(RiskLevel::High));
@@ -248,7 +252,7 @@ fn cssrs_screener_triage_levels() {
 
 #[test]
 fn cssrs_triage_rules_are_configurable_data() {
-    // A clinic that flags from low upwards.
+    // A clinic that flags from low upwards (the default, after Columbia's triage).
     let cfg =
         InstrumentConfig { cssrs: CssrsTriage { flag_from: RiskLevel::Low, ..CssrsTriage::default() }, ..InstrumentConfig::default() };
     let d = builtin_with("cssrs-screener", &cfg).expect("built in");
@@ -532,4 +536,27 @@ fn importing_the_wrong_form_for_a_builtin_is_refused() {
     for id in 2..=9 {
         assert!(errs.contains(&(format!("item/{id}"), "missing_item".into())), "item {id}");
     }
+}
+
+#[test]
+fn a_positive_risk_answer_is_kept_even_when_the_rest_is_blank() {
+    // PHQ-9 with only item 9 answered ("several days"): kept as incomplete, no total, flagged.
+    let d = def("phq9");
+    let r = score_keeping_risk(&d, &answers(&[("9", 1)])).expect("kept for its risk answer");
+    assert!(!r.complete && r.total.is_none() && r.band.is_none());
+    assert_eq!(r.flag("suicide_risk").map(|f| f.items.clone()), Some(vec!["9".to_string()]));
+    // Blank answers without a risk answer are still refused, naming what is missing.
+    assert!(score_keeping_risk(&d, &answers(&[("1", 2)])).is_err());
+    // An impossible value is refused whatever else is given.
+    assert!(score_keeping_risk(&d, &answers(&[("9", 7)])).is_err());
+    // A C-SSRS with a "yes" to intent and the rest refused: high, acted on.
+    let c = def("cssrs-screener");
+    let r = score_keeping_risk(&c, &answers(&[("2", 1), ("4", 1)])).expect("kept");
+    assert_eq!((r.complete, r.triage), (false, Some(RiskLevel::High)));
+    // Complete answers score as before.
+    assert!(
+        score_keeping_risk(&d, &answers(&[("1", 0), ("2", 0), ("3", 0), ("4", 0), ("5", 0), ("6", 0), ("7", 0), ("8", 0), ("9", 0)]))
+            .expect("scores")
+            .complete
+    );
 }

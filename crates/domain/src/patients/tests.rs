@@ -131,13 +131,17 @@ fn a_family_member_joins_only_under_a_consent_in_force() {
     let mut c = Consent {
         id: ConsentId::new(),
         patient_id: PatientId::new(),
+        discloser: "Harbor Light".into(),
         recipients: "Ana Rivera (mother)".into(),
         purpose: "Family therapy sessions".into(),
         information: "Attendance and progress in treatment".into(),
+        information_amount: "Dates of family sessions and a monthly summary".into(),
         expires_on: Some(d("2027-01-31")),
         expiry_event: String::new(),
         signed_by: "Jordan Rivera".into(),
         signed_on: d("2026-10-02"),
+        signature_method: SignatureMethod::Paper,
+        revocation_explained: true,
         refusal_consequences_explained: true,
         redisclosure_notice_given: true,
         collateral_id: Some(mom.id),
@@ -164,8 +168,42 @@ fn a_consent_needs_every_part_2_element() {
     match NewConsent::parse(&f, d("2026-11-27")).unwrap_err() {
         DomainError::Validation(e) => {
             let fields: Vec<&str> = e.iter().map(|x| x.field.as_str()).collect();
-            assert_eq!(fields, ["purpose", "information", "expires_on", "refusal_consequences_explained", "redisclosure_notice_given"]);
+            assert_eq!(
+                fields,
+                [
+                    "discloser",
+                    "purpose",
+                    "information",
+                    "information_amount",
+                    "signature_method",
+                    "expires_on",
+                    "revocation_explained",
+                    "refusal_consequences_explained",
+                    "redisclosure_notice_given"
+                ]
+            );
         }
         other => panic!("{other:?}"),
     }
+    // Complete, it keeps every element as given.
+    let full = ConsentForm {
+        discloser: "Harbor Light".into(),
+        recipients: "My treating providers".into(),
+        purpose: "Treatment".into(),
+        information: "Diagnoses and attendance".into(),
+        information_amount: "This episode only".into(),
+        expiry_event: "End of treatment".into(),
+        signed_by: "Jordan".into(),
+        signed_on: "2026-11-01".into(),
+        signature_method: "electronic".into(),
+        revocation_explained: true,
+        refusal_consequences_explained: true,
+        redisclosure_notice_given: true,
+        ..Default::default()
+    };
+    let c = NewConsent::parse(&full, d("2026-11-27")).expect("complete");
+    assert_eq!(
+        (c.discloser.as_str(), c.information_amount.as_str(), c.signature_method),
+        ("Harbor Light", "This episode only", SignatureMethod::Electronic)
+    );
 }

@@ -291,7 +291,8 @@ pub struct ResultInput {
     /// After discharge: which follow-up offset (e.g. 30).
     #[serde(default)]
     pub follow_up_days: Option<u32>,
-    /// Item linkId → answer value.
+    /// Item linkId → answer value (each item once).
+    #[serde(deserialize_with = "openiop_domain::measurement::unique_answers")]
     pub responses: BTreeMap<String, i32>,
 }
 

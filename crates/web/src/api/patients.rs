@@ -191,13 +191,22 @@ impl From<Episode> for EpisodeBody {
 #[derive(Serialize, ToSchema)]
 pub struct ConsentBody {
     pub id: String,
+    /// The program that may disclose.
+    pub discloser: String,
     pub recipients: String,
     pub purpose: String,
     pub information: String,
+    pub information_amount: String,
     pub expires_on: Option<String>,
     pub expiry_event: String,
     pub signed_by: String,
     pub signed_on: String,
+    /// paper | electronic
+    pub signature_method: String,
+    /// The acknowledgements, as given.
+    pub revocation_explained: bool,
+    pub refusal_consequences_explained: bool,
+    pub redisclosure_notice_given: bool,
     pub collateral_id: Option<String>,
     pub revoked_on: Option<String>,
     pub revoked_by: String,
@@ -211,9 +220,15 @@ impl ConsentBody {
         Self {
             status: c.status(today).into(),
             id: c.id.to_string(),
+            discloser: c.discloser,
             recipients: c.recipients,
             purpose: c.purpose,
             information: c.information,
+            information_amount: c.information_amount,
+            signature_method: c.signature_method.code().into(),
+            revocation_explained: c.revocation_explained,
+            refusal_consequences_explained: c.refusal_consequences_explained,
+            redisclosure_notice_given: c.redisclosure_notice_given,
             expires_on: c.expires_on.map(|d| d.to_string()),
             expiry_event: c.expiry_event,
             signed_by: c.signed_by,

@@ -4,7 +4,8 @@ use axum::extract::{FromRequest, Request};
 use openiop_domain::DomainError;
 
 /// Checkbox fields whose default value `on` means `true` (besides every `is_…` field).
-const CHECKBOXES: &[&str] = &["telehealth_trained", "allow_duplicate", "refusal_consequences_explained", "redisclosure_notice_given"];
+const CHECKBOXES: &[&str] =
+    &["telehealth_trained", "allow_duplicate", "revocation_explained", "refusal_consequences_explained", "redisclosure_notice_given"];
 
 fn is_checkbox(key: &str) -> bool {
     key.starts_with("is_") || CHECKBOXES.contains(&key)

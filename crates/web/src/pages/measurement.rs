@@ -719,6 +719,8 @@ struct AdminPage {
     settings: MeasurementSettings,
     follow_up_text: String,
     can_manage: bool,
+    /// Organization-wide settings and the instrument library: only for organization-wide staff.
+    can_manage_organization: bool,
     errors: FormErrors,
     message: Option<String>,
 }
@@ -750,6 +752,7 @@ async fn admin_page(state: &AppState, staff: &Staff, errors: FormErrors, message
         follow_up_text: settings.follow_up_days.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
         settings,
         can_manage: staff.actor.can(Action::ManagePrograms),
+        can_manage_organization: staff.actor.can(Action::ManagePrograms) && staff.actor.scope == openiop_domain::auth::Scope::Organization,
         errors,
         message,
     };

@@ -881,6 +881,10 @@ async fn chart_page(state: &AppState, staff: &Staff, id: PatientId, failure: Opt
                 "Record a 42 CFR Part 2 consent",
                 "Record consent",
                 vec![
+                    Field::new("consent", "discloser", "Who may disclose (this program)", "text")
+                        .required()
+                        .wide()
+                        .value(c.organization.clone()),
                     Field::new("consent", "recipients", "Who may receive the information", "textarea")
                         .required()
                         .value("My treating providers, health plans, third-party payers, and people helping to operate this program"),
@@ -891,11 +895,28 @@ async fn chart_page(state: &AppState, staff: &Staff, id: PatientId, failure: Opt
                     Field::new("consent", "information", "What information, specifically", "textarea")
                         .required()
                         .value("Diagnosis, attendance, level of care, treatment plan and progress"),
+                    Field::new("consent", "information_amount", "How much of it", "text")
+                        .required()
+                        .wide()
+                        .value("What each recipient needs for its purpose, for this episode of care"),
                     Field::new("consent", "expires_on", "Expires on", "date").hint("A date, an event, or both"),
                     Field::new("consent", "expiry_event", "Or expires at (event)", "text").value("One year after discharge"),
                     Field::new("consent", "signed_by", "Signed by", "text").required().value(c.patient.details.display_name()),
                     Field::new("consent", "signed_on", "Signed on", "date").required().value(today.to_string()),
+                    Field::new("consent", "signature_method", "Signed", "select").options(
+                        openiop_domain::patients::SignatureMethod::ALL
+                            .iter()
+                            .map(|m| (m.code().to_string(), m.label().to_string()))
+                            .collect(),
+                    ),
                     Field::new("consent", "collateral_id", "Family member this consent covers", "select").options(family).wide(),
+                    Field::new(
+                        "consent",
+                        "revocation_explained",
+                        "The patient was told they may revoke it, in writing, at any time (§2.31)",
+                        "checkbox",
+                    )
+                    .wide(),
                     Field::new(
                         "consent",
                         "refusal_consequences_explained",
@@ -1420,6 +1441,8 @@ struct SummaryPage {
     s: SummaryView,
     pdf: String,
     chart: String,
+    notice_title: &'static str,
+    notice: &'static str,
 }
 
 pub async fn discharge_summary(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> PageResult<Response> {
@@ -1431,16 +1454,20 @@ pub async fn discharge_summary(State(state): State<AppState>, staff: Staff, Path
         pdf: format!("/episodes/{eid}/discharge-summary.pdf"),
         chart: format!("/patients/{}", s.patient.id),
         s: view,
+        notice_title: openiop_domain::part2::NOTICE_TITLE,
+        notice: openiop_domain::part2::NOTICE,
     })
 }
 
-/// The same summary as a PDF document.
-pub fn summary_pdf(s: &DischargeSummary) -> Vec<u8> {
+/// The same summary as a PDF document, with the 42 CFR §2.32 notice on its first page.
+pub fn summary_pdf(s: &DischargeSummary) -> Result<Vec<u8>, crate::pdf::PdfError> {
     use crate::pdf::Document;
     let v = summary_view(s);
     let mut doc = Document::new();
+    doc.metadata_title(&format!("Discharge summary, MRN {}", s.patient.mrn));
     doc.title(&v.title);
     doc.small(&format!("{} · printed {}", s.organization, s.printed_on));
+    doc.notice(openiop_domain::part2::NOTICE_TITLE, openiop_domain::part2::NOTICE);
     doc.heading("Patient and episode");
     for (k, val) in &v.patient {
         doc.field(k, val);
@@ -1491,11 +1518,16 @@ pub fn summary_pdf(s: &DischargeSummary) -> Vec<u8> {
 pub async fn discharge_summary_pdf(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> PageResult<Response> {
     let eid: EpisodeId = not_found(&id, "episode")?;
     let s = uc::discharge_summary(&state, &staff.ctx(), eid).await?;
-    let bytes = summary_pdf(&s);
+    let filename = format!("inline; filename=\"discharge-summary-{}.pdf\"", s.patient.mrn);
+    // Shaping and font subsetting are CPU work (and the first CJK name reads its font file).
+    let bytes = tokio::task::spawn_blocking(move || summary_pdf(&s))
+        .await
+        .map_err(|e| DomainError::Internal(format!("pdf task: {e}")))?
+        .map_err(|e| DomainError::Internal(e.to_string()))?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),
-            (header::CONTENT_DISPOSITION, format!("inline; filename=\"discharge-summary-{}.pdf\"", s.patient.mrn)),
+            (header::CONTENT_DISPOSITION, filename),
             (header::CACHE_CONTROL, "no-store".to_string()),
         ],
         bytes,
