@@ -12,9 +12,10 @@ use openiop_domain::measurement::care::*;
 use openiop_domain::measurement::outcomes::{
     InstrumentOutcome, OutcomeFilter, ProgramInstrumentOutcome, patient_outcome, program_outcomes,
 };
-use openiop_domain::measurement::{InstrumentDefinition, builtin, import_questionnaire, score};
+use openiop_domain::measurement::{InstrumentDefinition, builtin, import_questionnaire, score_keeping_risk};
 use openiop_domain::patients::{Episode, EpisodeId, Patient, PatientId};
 use openiop_domain::programs::Program;
+use openiop_domain::schedule::{SessionFilter, SessionStatus};
 use openiop_domain::store::RecordKind;
 use openiop_domain::{DomainError, Result};
 use std::collections::BTreeMap;
@@ -140,6 +141,10 @@ pub struct Recorded {
     pub result: MeasurementResult,
     pub risk_flag: Option<RiskFlagRecord>,
     pub plan_review_prompted: bool,
+    /// What the result's screens depend on, read in the same unit of work (nothing is read
+    /// after the change is committed).
+    pub sex: openiop_domain::patients::Sex,
+    pub settings: MeasurementSettings,
 }
 
 /// Treatment while the episode is open; after discharge, a follow-up at one of the configured
@@ -176,7 +181,9 @@ async fn store_result(
     settings: &MeasurementSettings,
 ) -> Result<Recorded> {
     let org = episode.organization_id;
-    let scored = score(def, &responses)?;
+    // A risk answer is never lost: an incomplete set with a positive risk item is kept (as
+    // incomplete, no total) and acted on; an incomplete set without one is refused as before.
+    let scored = score_keeping_risk(def, &responses)?;
     let now = w.now();
     let id = ResultId::new();
     let result = MeasurementResult {
@@ -196,22 +203,54 @@ async fn store_result(
         score: StoredScore::from(&scored),
         recorded_at: now,
     };
-    let risk = risk_raised(&scored, episode, id, now, settings).map(|(flag, task)| {
-        let mut ev = audit.clone();
-        ev.action = AuditAction::Create.as_str().into();
-        ev.resource_type = "risk_flag".into();
-        ev.resource_id = Some(flag.id.to_string());
-        ev.detail = format!("{}:{}", flag.code, flag.level.map(|l| l.as_str()).unwrap_or("screen_positive"));
-        (flag, task, ev)
+    let risk = match scored.flags.iter().find(|f| f.code == "suicide_risk") {
+        None => None,
+        Some(_) => {
+            let open = w.db().open_risk_flag(org, episode.id, "suicide_risk").await?;
+            let program = w.db().program(org, episode.program_id).await?;
+            let owner = TaskOwner::for_episode(episode, program.clinical_lead);
+            let next_contact = next_contact(w, episode, now).await?;
+            let inputs = RiskInputs {
+                score: &scored,
+                episode,
+                result: id,
+                now,
+                settings,
+                open: open.as_ref().map(|(f, t)| (f, t.as_ref())),
+                owner,
+                next_contact,
+            };
+            risk_change(inputs).map(|change| {
+                let mut ev = audit.clone();
+                let (flag, what) = match &change {
+                    RiskChange::Raise { flag, .. } => (flag, AuditAction::Create),
+                    RiskChange::Repeat { flag, .. } => (flag, AuditAction::Update),
+                };
+                ev.action = what.as_str().into();
+                ev.resource_type = "risk_flag".into();
+                ev.resource_id = Some(flag.id.to_string());
+                let level = scored.flags.iter().find(|f| f.code == flag.code).and_then(|f| f.level);
+                let level = level.map(|l| l.as_str()).unwrap_or("screen_positive");
+                // code:event:level, e.g. suicide_risk:raised:high
+                ev.detail = match &change {
+                    RiskChange::Raise { .. } => format!("{}:raised:{level}", flag.code),
+                    RiskChange::Repeat { escalated: true, .. } => format!("{}:repeated:escalated:{level}", flag.code),
+                    RiskChange::Repeat { .. } => format!("{}:repeated:{level}", flag.code),
+                };
+                (change, ev)
+            })
+        }
+    };
+    let risk_flag = risk.as_ref().map(|(c, _)| match c {
+        RiskChange::Raise { flag, .. } | RiskChange::Repeat { flag, .. } => flag.clone(),
     });
-    let risk_flag = risk.as_ref().map(|(f, _, _)| f.clone());
     let mut audit = audit;
     audit.resource_id = Some(id.to_string());
     let result = w.db().record_result(org, NewResult { result, risk, link }, audit.clone()).await?;
 
     // The plan adapts to progress: no reliable improvement after N weeks → plan review.
     let mut plan_review_prompted = false;
-    if context == ResultContext::Treatment && episode.is_open() {
+    if context == ResultContext::Treatment && episode.is_open() && result.score.complete {
         let all = w.db().results(org, episode.patient_id).await?;
         let mine: Vec<&MeasurementResult> = all.iter().filter(|r| r.episode_id == episode.id).collect();
         plan_review_prompted = patient_outcome(def, &mine, settings).plan_review_prompt;
@@ -225,7 +264,16 @@ async fn store_result(
             w.db().set_episode_flags(org, episode.id, None, Some(true), ev).await?;
         }
     }
-    Ok(Recorded { result, risk_flag, plan_review_prompted })
+    let sex = w.db().patient(org, episode.patient_id).await?.details.sex;
+    Ok(Recorded { result, risk_flag, plan_review_prompted, sex, settings: settings.clone() })
+}
+
+/// The patient's next booked session (for a low-risk review at the next contact), within the
+/// next 30 days.
+async fn next_contact(w: &Work<'_>, episode: &Episode, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+    let filter = SessionFilter { patient: Some(episode.patient_id), ..SessionFilter::default() };
+    let sessions = w.db().sessions_between(episode.organization_id, now, now + chrono::Duration::days(30), &filter).await?;
+    Ok(sessions.iter().filter(|s| s.status == SessionStatus::Scheduled && s.starts_at > now).map(|s| s.starts_at).min())
 }
 
 /// A staff member enters a completed instrument with the patient.
@@ -413,7 +461,7 @@ pub async fn patient_measures(app: &App, ctx: &Ctx, id: PatientId) -> Result<Pat
                     .iter()
                     .filter_map(|c| find_instrument(&instruments, c).ok())
                     .map(|d| patient_outcome(d, &mine, &settings))
-                    .filter(|o| !o.points.is_empty() || !o.follow_ups.is_empty())
+                    .filter(|o| o.has_scores())
                     .collect();
                 let cadences = w.db().cadences(org, Some(e.program_id)).await?;
                 let due = due_measurements(e, &cadences, &results, &settings, today);
@@ -468,10 +516,59 @@ pub async fn assess(app: &App, ctx: &Ctx, id: RiskFlagId, form: &RiskAssessmentF
     })
 }
 
+/// An open risk flag on the home page of someone who answers for it, and why they do.
+pub struct RiskWork {
+    pub risk: OpenRisk,
+    /// The reason this person sees it: owner, or a clinical director seeing an overdue task.
+    pub why: &'static str,
+    pub overdue: bool,
+}
+
+/// Every open risk flag the caller answers for: those whose task they own (the primary
+/// clinician or program clinical lead), those owned by the clinical directors when the caller is
+/// one whose scope covers the episode, and, for those directors, any overdue task in their scope
+/// (escalation). Soonest due first.
+pub async fn risk_work(app: &App, ctx: &Ctx) -> Result<Vec<RiskWork>> {
+    reading!(app, |w| risk_work_in(&w, ctx).await)
+}
+
+pub(crate) async fn risk_work_in(w: &Work<'_>, ctx: &Ctx) -> Result<Vec<RiskWork>> {
+    ctx.actor.require(Action::ViewClinicalRecord)?;
+    let now = w.now();
+    let director = ctx.actor.roles.contains(&openiop_domain::auth::Role::ClinicalDirector);
+    let mut out = Vec::new();
+    for risk in w.db().open_risk_work(ctx.org()).await? {
+        let in_scope = ctx.actor.scope.covers(Some(risk.site_id), Some(risk.program_id));
+        let overdue = risk.task.as_ref().is_some_and(|t| t.due_at <= now);
+        let why = match risk.task.as_ref().map(|t| t.owner) {
+            Some(o) if o.user == Some(ctx.actor.user_id) => match o.kind {
+                OwnerKind::ClinicalLead => "You are the program's clinical lead",
+                _ => "You are the primary clinician",
+            },
+            Some(o) if o.kind == OwnerKind::ClinicalDirectors && director && in_scope => "No primary clinician or lead: clinical directors",
+            _ if director && in_scope && (overdue || risk.task.is_none()) => "Overdue: escalated to clinical directors",
+            _ => continue,
+        };
+        out.push(RiskWork { risk, why, overdue });
+    }
+    Ok(out)
+}
+
+/// The caller's open clinical tasks (those of the risk flags they answer for), soonest first.
 pub async fn my_tasks(app: &App, ctx: &Ctx) -> Result<Vec<ClinicalTask>> {
     reading!(app, |w| {
-        ctx.actor.require(Action::ViewClinicalRecord)?;
-        w.db().tasks(ctx.org(), TaskFilter { assigned_to: Some(ctx.actor.user_id), patient: None, open_only: true }).await
+        let mut tasks: Vec<ClinicalTask> = risk_work_in(&w, ctx).await?.into_iter().filter_map(|r| r.risk.task).collect();
+        tasks.sort_by_key(|t| t.due_at);
+        Ok(tasks)
+    })
+}
+
+/// A risk flag with its history (every positive result on it), for one who may see the patient.
+pub async fn risk_flag_history(app: &App, ctx: &Ctx, id: RiskFlagId) -> Result<(RiskFlagRecord, Vec<RiskFlagEvent>)> {
+    reading!(app, |w| {
+        let (flag, _) = risk_flag_in(&w, ctx, id, Action::ViewClinicalRecord).await?;
+        let events = w.db().risk_flag_events(ctx.org(), id).await?;
+        Ok((flag, events))
     })
 }
 
@@ -553,7 +650,8 @@ pub fn outcomes_csv(rows: &[ProgramInstrumentOutcome], names: &dyn Fn(&str) -> S
     let mut out = format!("{}\r\n", cell(&format!("{}. {}", openiop_domain::part2::NOTICE_TITLE, openiop_domain::part2::NOTICE)));
     out.push_str(
         "instrument,name,baseline_mean,baseline_n,latest_mean,latest_n,follow_up_mean,follow_up_n,\
-         reliable_improvement,reliable_improvement_n,reliable_deterioration,reliable_deterioration_n,recovered,recovered_n\r\n",
+         reliable_improvement,reliable_improvement_n,reliable_deterioration,reliable_deterioration_n,recovered,recovered_n,\
+         reliable_recovery,reliable_recovery_n\r\n",
     );
     for r in rows {
         let fields = [
@@ -571,9 +669,26 @@ pub fn outcomes_csv(rows: &[ProgramInstrumentOutcome], names: &dyn Fn(&str) -> S
             r.reliable_deterioration.n.to_string(),
             r.recovered.count.to_string(),
             r.recovered.n.to_string(),
+            r.reliable_recovery.count.to_string(),
+            r.reliable_recovery.n.to_string(),
         ];
         out.push_str(&fields.join(","));
         out.push_str("\r\n");
+        // Each subscale on its own row (instrument:subscale), means only: change is judged on totals.
+        for sub in &r.subscales {
+            let fields = [
+                cell(&format!("{}:{}", r.instrument, sub.name)),
+                cell(&format!("{} — {}", names(&r.instrument), sub.name)),
+                num(sub.baseline.mean),
+                sub.baseline.n.to_string(),
+                num(sub.latest.mean),
+                sub.latest.n.to_string(),
+                num(sub.follow_up.mean),
+                sub.follow_up.n.to_string(),
+            ];
+            out.push_str(&fields.join(","));
+            out.push_str(",,,,,,,,\r\n");
+        }
     }
     out
 }

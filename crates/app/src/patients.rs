@@ -339,11 +339,40 @@ pub async fn add_diagnoses(app: &App, ctx: &Ctx, id: EpisodeId, codes: &str) -> 
     })
 }
 
+/// A patient leaves with no risk signal unanswered: with a risk flag open, the discharge is
+/// refused (409) unless a clinician records the risk's disposition on it, which closes the flag
+/// and its tasks in the same unit of work.
+async fn close_open_risk(w: &Work<'_>, ctx: &Ctx, e: &Episode, disposition: &str) -> Result<()> {
+    let Some((flag, _)) = w.db().open_risk_flag(ctx.org(), e.id, "suicide_risk").await? else { return Ok(()) };
+    let disposition = disposition.trim();
+    if disposition.is_empty() {
+        return Err(DomainError::conflict(
+            "open_risk_flag",
+            "A suicide-risk flag is still open for this patient. Assess it first, or record the risk's disposition on this discharge.",
+        ));
+    }
+    if !openiop_domain::measurement::care::may_assess_risk(&ctx.actor) {
+        return Err(DomainError::Forbidden);
+    }
+    if disposition.chars().count() < 10 {
+        return Err(DomainError::field("risk_disposition", "too_short", "say what was assessed and what follows (at least a sentence)"));
+    }
+    if disposition.chars().count() > 4000 {
+        return Err(DomainError::field("risk_disposition", "too_long", "must be at most 4000 characters"));
+    }
+    let mut ev = event(ctx, Action::WriteClinicalRecord, AuditAction::Update, "risk_flag", Some(e.patient_id))
+        .detail("closed_by_discharge_disposition");
+    ev.resource_id = Some(flag.id.to_string());
+    w.db().close_risk_flags_at_discharge(ctx.org(), e.id, ctx.actor.user_id, disposition, w.now(), ev).await?;
+    Ok(())
+}
+
 pub async fn discharge(app: &App, ctx: &Ctx, id: EpisodeId, form: &DischargeForm) -> Result<Episode> {
     writing!(app, |w| {
         let e = episode_for(&w, ctx, id, Action::WriteClinicalRecord).await?;
         let today = w.today_at(ctx.org(), e.site_id).await?;
         let d = Discharge::parse(form, &e, today)?;
+        close_open_risk(&w, ctx, &e, &form.risk_disposition).await?;
         let ev = event(ctx, Action::WriteClinicalRecord, AuditAction::Update, "episode_discharge", Some(e.patient_id));
         w.db().discharge(ctx.org(), id, d, ev).await
     })

@@ -41,6 +41,29 @@ async fn form_site(w: &Work<'_>, ctx: &Ctx, site: SiteId) -> Result<()> {
         .map_err(|_| DomainError::field("site_id", "unknown_site", "is not a site of this organization"))
 }
 
+/// A program's clinical lead is an active clinician (clinician, prescriber or clinical director)
+/// of this organization who can see the program's patients; anyone else is the same field error.
+async fn check_clinical_lead(w: &Work<'_>, ctx: &Ctx, p: &NewProgram, id: Option<ProgramId>) -> Result<()> {
+    let Some(lead) = p.clinical_lead else { return Ok(()) };
+    let refused =
+        || DomainError::field("clinical_lead_id", "not_a_clinician", "choose an active clinician who works at the program's site");
+    let user = match w.db().user(lead).await {
+        Ok(u) => u,
+        Err(DomainError::NotFound(_)) => return Err(refused()),
+        Err(e) => return Err(e),
+    };
+    let clinical = user.roles.iter().any(|r| {
+        matches!(
+            r,
+            openiop_domain::auth::Role::Clinician | openiop_domain::auth::Role::Prescriber | openiop_domain::auth::Role::ClinicalDirector
+        )
+    });
+    if user.organization_id != ctx.org() || !user.active || !clinical || !user.scope.covers(Some(p.site_id), id) {
+        return Err(refused());
+    }
+    Ok(())
+}
+
 pub async fn visible_programs(app: &App, ctx: &Ctx) -> Result<Vec<Program>> {
     reading!(app, |w| visible_programs_in(&w, ctx).await)
 }
@@ -66,6 +89,7 @@ pub async fn create_program(app: &App, ctx: &Ctx, form: &ProgramForm) -> Result<
         ctx.actor.require(Action::ManagePrograms)?;
         let p = NewProgram::parse(form)?;
         form_site(&w, ctx, p.site_id).await?;
+        check_clinical_lead(&w, ctx, &p, None).await?;
         w.db().create_program(ctx.org(), p, event(ctx, AuditAction::Create, "program")).await
     })
 }
@@ -76,6 +100,7 @@ pub async fn update_program(app: &App, ctx: &Ctx, id: ProgramId, form: &ProgramF
         require_manage(ctx, existing.site_id, Some(id))?;
         let p = NewProgram::parse(form)?;
         form_site(&w, ctx, p.site_id).await?;
+        check_clinical_lead(&w, ctx, &p, Some(id)).await?;
         w.db().update_program(ctx.org(), id, p, event(ctx, AuditAction::Update, "program")).await
     })
 }

@@ -48,7 +48,7 @@ use chrono_tz::Tz;
 use openiop_domain::audit::{AuditAction, AuditEvent, timestamp_text};
 use openiop_domain::auth::Role;
 use openiop_domain::ids::UserId;
-use openiop_domain::measurement::care::{MeasurementSettings, ResultContext, StoredScore};
+use openiop_domain::measurement::care::{MeasurementSettings, OwnerKind, ResultContext, StoredScore, TaskUrgency};
 use openiop_domain::measurement::{InstrumentDefinition, RiskFlag, RiskLevel, builtin, score};
 use openiop_domain::notes::{NoteBody, NoteSection, Participation, SessionFacts, SharedSection};
 use openiop_domain::patients::{
@@ -2469,6 +2469,20 @@ fn risk_flag(
     ));
     ctx.report.risk_flags += 1;
     ctx.later.push((
+        Table::RiskFlagEvents,
+        vec![
+            // Named after its result (one event each), so the demo's random stream is unchanged.
+            format!("event-{}", r.result).into(),
+            org.clone().into(),
+            flag.clone().into(),
+            r.result.into(),
+            instrument.clone().into(),
+            r.flag.level.map(|l| l.as_str().to_string()).into(),
+            json(&r.flag.items)?.into(),
+            timestamp_text(raised).into(),
+        ],
+    ));
+    ctx.later.push((
         Table::ClinicalTasks,
         vec![
             task.into(),
@@ -2477,6 +2491,8 @@ fn risk_flag(
             r.episode.into(),
             Some(flag.clone()).into(),
             Some(who.clone()).into(),
+            OwnerKind::PrimaryClinician.code().into(),
+            TaskUrgency::SameDay.code().into(),
             format!("Suicide-risk assessment ({instrument}: {})", r.flag.action).into(),
             timestamp_text(due).into(),
             timestamp_text(raised).into(),

@@ -759,6 +759,10 @@ pub struct DischargeForm {
     pub supports: String,
     #[serde(default)]
     pub relapse_prevention: String,
+    /// With a risk flag open: the clinician's disposition of the risk (what was assessed and
+    /// what follows). Without it such a discharge is refused.
+    #[serde(default)]
+    pub risk_disposition: String,
 }
 
 impl Discharge {

@@ -310,6 +310,9 @@ pub struct Program {
     pub plan_review_days: u32,
     /// Group cap for this program's sessions (default 12).
     pub group_cap: u32,
+    /// The clinician who answers for the program's risk work when an episode has no primary
+    /// clinician (before the clinical directors).
+    pub clinical_lead: Option<UserId>,
 }
 
 #[derive(Debug, Clone)]
@@ -326,6 +329,7 @@ pub struct NewProgram {
     pub delivery_modes: Vec<DeliveryMode>,
     pub plan_review_days: u32,
     pub group_cap: u32,
+    pub clinical_lead: Option<UserId>,
 }
 
 /// A program form as typed (strings), parsed all at once.
@@ -355,6 +359,10 @@ pub struct ProgramForm {
     pub plan_review_days: String,
     #[serde(default)]
     pub group_cap: String,
+    /// A clinician of the program's site who answers for risk work when an episode has no
+    /// primary clinician. Empty: none (the clinical directors answer).
+    #[serde(default)]
+    pub clinical_lead_id: String,
 }
 
 impl From<&Program> for ProgramForm {
@@ -374,6 +382,7 @@ impl From<&Program> for ProgramForm {
             delivery_modes: p.delivery_modes.iter().map(|m| m.code().to_string()).collect(),
             plan_review_days: p.plan_review_days.to_string(),
             group_cap: p.group_cap.to_string(),
+            clinical_lead_id: p.clinical_lead.map(|u| u.to_string()).unwrap_or_default(),
         }
     }
 }
@@ -412,6 +421,17 @@ impl NewProgram {
         }
         let review = opt_int(&mut e, "plan_review_days", &f.plan_review_days, 30, 1, 365);
         let cap = opt_int(&mut e, "group_cap", &f.group_cap, 12, 2, 40);
+        let clinical_lead = if f.clinical_lead_id.trim().is_empty() {
+            None
+        } else {
+            e.take(
+                "clinical_lead_id",
+                f.clinical_lead_id
+                    .trim()
+                    .parse::<UserId>()
+                    .map_err(|_| DomainError::field("clinical_lead_id", "invalid_id", "choose a clinician")),
+            )
+        };
         let mut modes = Vec::new();
         for m in &f.delivery_modes {
             if let Some(m) = e.take("delivery_modes", DeliveryMode::parse(m))
@@ -462,6 +482,7 @@ impl NewProgram {
             delivery_modes: modes,
             plan_review_days: review.unwrap_or(30),
             group_cap: cap.unwrap_or(12),
+            clinical_lead,
         })
     }
 }

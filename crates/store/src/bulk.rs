@@ -111,7 +111,8 @@ tables! {
     MeasurementCadences => "measurement_cadences" ["id", "organization_id", "program_id", "instrument", "every_days", "follow_up", "created_at"];
     MeasurementResults => "measurement_results" ["id", "organization_id", "patient_id", "episode_id", "program_id", "instrument", "instrument_name", "loinc", "total_loinc", "administered_on", "context", "follow_up_days", "source", "entered_by", "total", "band", "responses", "score", "recorded_at"];
     RiskFlags => "risk_flags" ["id", "organization_id", "patient_id", "episode_id", "result_id", "code", "level", "instrument", "items", "action", "raised_at", "cleared_at", "cleared_by", "assessment_id"];
-    ClinicalTasks => "clinical_tasks" ["id", "organization_id", "patient_id", "episode_id", "risk_flag_id", "assigned_to", "title", "due_at", "created_at", "completed_at"];
+    ClinicalTasks => "clinical_tasks" ["id", "organization_id", "patient_id", "episode_id", "risk_flag_id", "assigned_to", "owner_kind", "urgency", "title", "due_at", "created_at", "completed_at"];
+    RiskFlagEvents => "risk_flag_events" ["id", "organization_id", "risk_flag_id", "result_id", "instrument", "level", "items", "recorded_at"];
     RiskAssessments => "risk_assessments" ["id", "organization_id", "risk_flag_id", "patient_id", "assessed_by", "assessed_by_name", "assessed_at", "risk_level", "findings", "disposition", "safety_plan_reviewed"];
     SafetyPlans => "safety_plans" ["id", "organization_id", "episode_id", "patient_id", "version", "sections", "recorded_by", "recorded_by_name", "recorded_at"];
     PlanVersions => "plan_versions" ["id", "organization_id", "episode_id", "patient_id", "version", "content", "reason", "planned_discharge_on", "author_id", "created_at", "clinician_name", "clinician_id", "clinician_signed_at", "supervisor_required", "supervisor_id", "supervisor_name", "supervisor_signed_at", "patient_ack_name", "patient_ack_at"];

@@ -53,8 +53,15 @@ fn result_row(r: &AnyRow) -> Result<MeasurementResult> {
     })
 }
 
-const FLAG_COLUMNS: &str =
-    "id, patient_id, episode_id, result_id, code, level, instrument, items, action, raised_at, cleared_at, cleared_by, assessment_id";
+const FLAG_COLUMNS: &str = "id, patient_id, episode_id, result_id, code, level, instrument, items, action, raised_at, cleared_at, cleared_by, \
+                            assessment_id, discharge_disposition";
+
+/// The same columns of `risk_flags f` (for joins).
+const F_FLAG_COLUMNS: &str = "f.id, f.patient_id, f.episode_id, f.result_id, f.code, f.level, f.instrument, f.items, f.action, f.raised_at, \
+                              f.cleared_at, f.cleared_by, f.assessment_id, f.discharge_disposition";
+
+const TASK_COLUMNS: &str =
+    "id, patient_id, episode_id, risk_flag_id, assigned_to, owner_kind, urgency, title, due_at, created_at, completed_at";
 
 fn flag_row(r: &AnyRow) -> Result<RiskFlagRecord> {
     Ok(RiskFlagRecord {
@@ -71,20 +78,31 @@ fn flag_row(r: &AnyRow) -> Result<RiskFlagRecord> {
         cleared_at: r.opt_time("cleared_at")?,
         cleared_by: r.opt_text("cleared_by")?.map(|s| s.parse()).transpose()?,
         assessment_id: r.opt_text("assessment_id")?.map(|s| s.parse()).transpose()?,
+        discharge_disposition: r.opt_text("discharge_disposition")?,
     })
 }
 
 fn task_row(r: &AnyRow) -> Result<ClinicalTask> {
+    task_row_as(r, "")
+}
+
+/// A task from columns named with a prefix (`t_` in joins).
+fn task_row_as(r: &AnyRow, p: &str) -> Result<ClinicalTask> {
+    let c = |name: &str| format!("{p}{name}");
     Ok(ClinicalTask {
-        id: r.parsed("id")?,
-        patient_id: r.parsed("patient_id")?,
-        episode_id: r.parsed("episode_id")?,
-        risk_flag_id: r.opt_text("risk_flag_id")?.map(|s| s.parse()).transpose()?,
-        assigned_to: r.opt_text("assigned_to")?.map(|s| s.parse()).transpose()?,
-        title: r.text("title")?,
-        due_at: r.time("due_at")?,
-        created_at: r.time("created_at")?,
-        completed_at: r.opt_time("completed_at")?,
+        id: r.parsed(&c("id"))?,
+        patient_id: r.parsed(&c("patient_id"))?,
+        episode_id: r.parsed(&c("episode_id"))?,
+        risk_flag_id: r.opt_text(&c("risk_flag_id"))?.map(|s| s.parse()).transpose()?,
+        owner: TaskOwner {
+            kind: OwnerKind::parse(&r.text(&c("owner_kind"))?)?,
+            user: r.opt_text(&c("assigned_to"))?.map(|s| s.parse()).transpose()?,
+        },
+        urgency: TaskUrgency::parse(&r.text(&c("urgency"))?)?,
+        title: r.text(&c("title"))?,
+        due_at: r.time(&c("due_at"))?,
+        created_at: r.time(&c("created_at"))?,
+        completed_at: r.opt_time(&c("completed_at"))?,
     })
 }
 
@@ -121,6 +139,26 @@ impl SqlStore {
         append(self, &mut tx, audit).await?;
         Ok(tx)
     }
+}
+
+/// One positive result on a flag's history.
+async fn insert_event(tx: &mut crate::Write<'_>, org: OrganizationId, e: &RiskFlagEvent) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO risk_flag_events (id, organization_id, risk_flag_id, result_id, instrument, level, items, recorded_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(RiskFlagEventId::new().to_string())
+    .bind(org.to_string())
+    .bind(e.risk_flag_id.to_string())
+    .bind(e.result_id.to_string())
+    .bind(&e.instrument)
+    .bind(e.level.map(|l| l.as_str().to_string()))
+    .bind(json(&e.items)?)
+    .bind(ts(e.recorded_at))
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
 }
 
 #[async_trait]
@@ -287,10 +325,12 @@ impl MeasurementStore for SqlStore {
         self.q()?;
         sqlx::query(sql(format!(
             "INSERT INTO measurement_results (organization_id, total, band, {RESULT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+             VALUES ($1, CAST($2 AS DOUBLE PRECISION), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
         )))
         .bind(org.to_string())
-        .bind(r.score.total)
+        // As text: sqlx's Any driver declares a missing f64 as float4 on PostgreSQL, and the
+        // statement cached after an incomplete result would then refuse every later total.
+        .bind(r.score.total.map(|t| t.to_string()))
         .bind(r.score.band.clone())
         .bind(r.id.to_string())
         .bind(r.patient_id.to_string())
@@ -324,45 +364,90 @@ impl MeasurementStore for SqlStore {
                 return Err(DomainError::conflict("link_used", "This questionnaire has already been completed. Thank you."));
             }
         }
-        if let Some((flag, task, flag_audit)) = n.risk {
-            append(self, &mut tx, &flag_audit).await?;
-            self.q_n(2)?;
-            sqlx::query(sql(format!(
-                "INSERT INTO risk_flags (organization_id, {FLAG_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-            )))
-            .bind(org.to_string())
-            .bind(flag.id.to_string())
-            .bind(flag.patient_id.to_string())
-            .bind(flag.episode_id.to_string())
-            .bind(flag.result_id.to_string())
-            .bind(&flag.code)
-            .bind(flag.level.map(|l| l.as_str().to_string()))
-            .bind(&flag.instrument)
-            .bind(json(&flag.items)?)
-            .bind(&flag.action)
-            .bind(ts(flag.raised_at))
-            .bind(None::<String>)
-            .bind(None::<String>)
-            .bind(None::<String>)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            sqlx::query(
-                "INSERT INTO clinical_tasks (id, organization_id, patient_id, episode_id, risk_flag_id, assigned_to, title, due_at, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(task.id.to_string())
-            .bind(org.to_string())
-            .bind(task.patient_id.to_string())
-            .bind(task.episode_id.to_string())
-            .bind(task.risk_flag_id.map(|f| f.to_string()))
-            .bind(task.assigned_to.map(|u| u.to_string()))
-            .bind(&task.title)
-            .bind(ts(task.due_at))
-            .bind(ts(task.created_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        match n.risk {
+            None => {}
+            Some((RiskChange::Raise { flag, task, event }, flag_audit)) => {
+                append(self, &mut tx, &flag_audit).await?;
+                self.q_n(3)?;
+                sqlx::query(sql(format!(
+                    "INSERT INTO risk_flags (organization_id, {FLAG_COLUMNS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+                )))
+                .bind(org.to_string())
+                .bind(flag.id.to_string())
+                .bind(flag.patient_id.to_string())
+                .bind(flag.episode_id.to_string())
+                .bind(flag.result_id.to_string())
+                .bind(&flag.code)
+                .bind(flag.level.map(|l| l.as_str().to_string()))
+                .bind(&flag.instrument)
+                .bind(json(&flag.items)?)
+                .bind(&flag.action)
+                .bind(ts(flag.raised_at))
+                .bind(None::<String>)
+                .bind(None::<String>)
+                .bind(None::<String>)
+                .bind(None::<String>)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| crate::unique_or(e, "risk_flag_open", "a risk flag is already open for this episode; try again"))?;
+                insert_event(&mut tx, org, &event).await?;
+                sqlx::query(sql(format!(
+                    "INSERT INTO clinical_tasks (organization_id, {TASK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                )))
+                .bind(org.to_string())
+                .bind(task.id.to_string())
+                .bind(task.patient_id.to_string())
+                .bind(task.episode_id.to_string())
+                .bind(task.risk_flag_id.map(|f| f.to_string()))
+                .bind(task.owner.user.map(|u| u.to_string()))
+                .bind(task.owner.kind.code())
+                .bind(task.urgency.code())
+                .bind(&task.title)
+                .bind(ts(task.due_at))
+                .bind(ts(task.created_at))
+                .bind(None::<String>)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            }
+            Some((RiskChange::Repeat { flag, event, escalated, task_due }, flag_audit)) => {
+                append(self, &mut tx, &flag_audit).await?;
+                self.q()?;
+                insert_event(&mut tx, org, &event).await?;
+                if escalated || flag.level.is_some() {
+                    self.q()?;
+                    let done = sqlx::query(
+                        "UPDATE risk_flags SET level = $1, action = $2, items = $3 WHERE id = $4 AND organization_id = $5 AND cleared_at IS NULL",
+                    )
+                    .bind(flag.level.map(|l| l.as_str().to_string()))
+                    .bind(&flag.action)
+                    .bind(json(&flag.items)?)
+                    .bind(flag.id.to_string())
+                    .bind(org.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    if done.rows_affected() != 1 {
+                        return Err(DomainError::conflict("flag_cleared", "this risk flag was cleared meanwhile; enter the result again"));
+                    }
+                }
+                if let Some((urgency, due_at, title)) = task_due {
+                    self.q()?;
+                    sqlx::query(
+                        "UPDATE clinical_tasks SET urgency = $1, due_at = $2, title = $3 \
+                         WHERE risk_flag_id = $4 AND organization_id = $5 AND completed_at IS NULL AND due_at > $2",
+                    )
+                    .bind(urgency.code())
+                    .bind(ts(due_at))
+                    .bind(&title)
+                    .bind(flag.id.to_string())
+                    .bind(org.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                }
+            }
         }
         tx.commit().await?;
         Ok(r)
@@ -420,7 +505,7 @@ impl MeasurementStore for SqlStore {
     async fn risk_flags(&self, org: OrganizationId, patient: PatientId) -> Result<Vec<RiskFlagRecord>> {
         self.q()?;
         let rows = sqlx::query(sql(format!(
-            "SELECT {FLAG_COLUMNS} FROM risk_flags WHERE organization_id = $1 AND patient_id = $2 ORDER BY raised_at DESC"
+            "SELECT {FLAG_COLUMNS} FROM risk_flags WHERE organization_id = $1 AND patient_id = $2 AND merged_into IS NULL ORDER BY raised_at DESC"
         )))
         .bind(org.to_string())
         .bind(patient.to_string())
@@ -432,23 +517,154 @@ impl MeasurementStore for SqlStore {
 
     async fn risk_flag(&self, org: OrganizationId, id: RiskFlagId) -> Result<RiskFlagRecord> {
         self.q()?;
-        let r = sqlx::query(sql(format!("SELECT {FLAG_COLUMNS} FROM risk_flags WHERE organization_id = $1 AND id = $2")))
-            .bind(org.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&mut *self.conn().await?)
-            .await
-            .map_err(db_err)?
-            .ok_or(DomainError::NotFound("risk flag"))?;
+        let r = sqlx::query(sql(format!(
+            "SELECT {FLAG_COLUMNS} FROM risk_flags WHERE organization_id = $1 AND id = $2 AND merged_into IS NULL"
+        )))
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&mut *self.conn().await?)
+        .await
+        .map_err(db_err)?
+        .ok_or(DomainError::NotFound("risk flag"))?;
         flag_row(&r)
+    }
+
+    async fn open_risk_flag(
+        &self,
+        org: OrganizationId,
+        episode: EpisodeId,
+        code: &str,
+    ) -> Result<Option<(RiskFlagRecord, Option<ClinicalTask>)>> {
+        self.q_n(2)?;
+        let mut conn = self.conn().await?;
+        let r = sqlx::query(sql(format!(
+            "SELECT {FLAG_COLUMNS} FROM risk_flags WHERE organization_id = $1 AND episode_id = $2 AND code = $3 \
+             AND cleared_at IS NULL AND merged_into IS NULL"
+        )))
+        .bind(org.to_string())
+        .bind(episode.to_string())
+        .bind(code)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        let Some(r) = r else { return Ok(None) };
+        let flag = flag_row(&r)?;
+        let t = sqlx::query(sql(format!(
+            "SELECT {TASK_COLUMNS} FROM clinical_tasks WHERE organization_id = $1 AND risk_flag_id = $2 AND completed_at IS NULL \
+             ORDER BY due_at LIMIT 1"
+        )))
+        .bind(org.to_string())
+        .bind(flag.id.to_string())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        Ok(Some((flag, t.as_ref().map(task_row).transpose()?)))
+    }
+
+    async fn risk_flag_events(&self, org: OrganizationId, flag: RiskFlagId) -> Result<Vec<RiskFlagEvent>> {
+        self.q()?;
+        let rows = sqlx::query(
+            "SELECT risk_flag_id, result_id, instrument, level, items, recorded_at FROM risk_flag_events \
+             WHERE organization_id = $1 AND risk_flag_id = $2 ORDER BY recorded_at, id",
+        )
+        .bind(org.to_string())
+        .bind(flag.to_string())
+        .fetch_all(&mut *self.conn().await?)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(RiskFlagEvent {
+                    risk_flag_id: r.parsed("risk_flag_id")?,
+                    result_id: r.parsed("result_id")?,
+                    instrument: r.text("instrument")?,
+                    level: level_of(r.opt_text("level")?)?,
+                    items: from_json(&r.text("items")?)?,
+                    recorded_at: r.time("recorded_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn open_risk_work(&self, org: OrganizationId) -> Result<Vec<OpenRisk>> {
+        self.q()?;
+        // The open task of each flag (the earliest due), in the same query.
+        let rows = sqlx::query(sql(format!(
+            "SELECT {F_FLAG_COLUMNS}, p.legal_first, p.legal_last, p.preferred_name, e.site_id, e.program_id, \
+             t.id AS t_id, t.patient_id AS t_patient_id, t.episode_id AS t_episode_id, t.risk_flag_id AS t_risk_flag_id, \
+             t.assigned_to AS t_assigned_to, t.owner_kind AS t_owner_kind, t.urgency AS t_urgency, t.title AS t_title, \
+             t.due_at AS t_due_at, t.created_at AS t_created_at, t.completed_at AS t_completed_at \
+             FROM risk_flags f JOIN patients p ON p.id = f.patient_id JOIN episodes e ON e.id = f.episode_id \
+             LEFT JOIN clinical_tasks t ON t.id = (SELECT x.id FROM clinical_tasks x WHERE x.risk_flag_id = f.id AND x.completed_at IS NULL \
+                                                   ORDER BY x.due_at LIMIT 1) \
+             WHERE f.organization_id = $1 AND f.cleared_at IS NULL AND f.merged_into IS NULL ORDER BY COALESCE(t.due_at, f.raised_at)"
+        )))
+        .bind(org.to_string())
+        .fetch_all(&mut *self.conn().await?)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(OpenRisk {
+                    flag: flag_row(r)?,
+                    task: if r.opt_text("t_id")?.is_some() { Some(task_row_as(r, "t_")?) } else { None },
+                    patient_name: {
+                        let preferred = r.text("preferred_name")?;
+                        let first = if preferred.is_empty() { r.text("legal_first")? } else { preferred };
+                        format!("{first} {}", r.text("legal_last")?)
+                    },
+                    site_id: r.parsed("site_id")?,
+                    program_id: r.parsed("program_id")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn close_risk_flags_at_discharge(
+        &self,
+        org: OrganizationId,
+        episode: EpisodeId,
+        by: openiop_domain::ids::UserId,
+        disposition: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        audit: AuditEvent,
+    ) -> Result<u64> {
+        let mut tx = self.begin_audited(&audit).await?;
+        self.q_n(2)?;
+        let at = ts(at);
+        sqlx::query(
+            "UPDATE clinical_tasks SET completed_at = $1 WHERE organization_id = $2 AND completed_at IS NULL AND risk_flag_id IN \
+             (SELECT id FROM risk_flags WHERE episode_id = $3 AND organization_id = $2 AND cleared_at IS NULL)",
+        )
+        .bind(&at)
+        .bind(org.to_string())
+        .bind(episode.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let done = sqlx::query(
+            "UPDATE risk_flags SET cleared_at = $1, cleared_by = $2, discharge_disposition = $3 \
+             WHERE organization_id = $4 AND episode_id = $5 AND cleared_at IS NULL AND merged_into IS NULL",
+        )
+        .bind(&at)
+        .bind(by.to_string())
+        .bind(disposition)
+        .bind(org.to_string())
+        .bind(episode.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
     }
 
     async fn tasks(&self, org: OrganizationId, f: TaskFilter) -> Result<Vec<ClinicalTask>> {
         self.q()?;
-        let rows = sqlx::query(
-            "SELECT id, patient_id, episode_id, risk_flag_id, assigned_to, title, due_at, created_at, completed_at FROM clinical_tasks \
+        let rows = sqlx::query(sql(format!(
+            "SELECT {TASK_COLUMNS} FROM clinical_tasks \
              WHERE organization_id = $1 AND ($2 = '' OR assigned_to = $2) AND ($3 = '' OR patient_id = $3) \
-             AND ($4 = 0 OR completed_at IS NULL) ORDER BY due_at",
-        )
+             AND ($4 = 0 OR completed_at IS NULL) ORDER BY due_at"
+        )))
         .bind(org.to_string())
         .bind(f.assigned_to.map(|u| u.to_string()).unwrap_or_default())
         .bind(f.patient.map(|p| p.to_string()).unwrap_or_default())
@@ -610,8 +826,9 @@ impl MeasurementStore for SqlStore {
         .map_err(db_err)?;
         let rows = crate::bound(
             format!(
-                "SELECT r.episode_id, r.instrument, r.administered_on, r.total, r.context, r.follow_up_days FROM measurement_results r \
-                 WHERE r.organization_id = $1 AND r.total IS NOT NULL{} ORDER BY r.episode_id, r.administered_on, r.recorded_at",
+                "SELECT r.episode_id, r.instrument, r.administered_on, r.total, r.context, r.follow_up_days, \
+                 CASE WHEN r.total IS NULL OR r.instrument IN ('bam', 'bam-iop') THEN r.score END AS score FROM measurement_results r \
+                 WHERE r.organization_id = $1{} ORDER BY r.episode_id, r.administered_on, r.recorded_at",
                 within("r")
             ),
             &binds,
@@ -661,6 +878,17 @@ impl MeasurementStore for SqlStore {
         for r in &rows {
             let episode_id: EpisodeId = r.parsed("episode_id")?;
             let Some((patient_id, program_id, track_id, population, admitted_on, levels)) = facts.get(&episode_id) else { continue };
+            let total = r.try_get::<Option<f64>, _>("total").map_err(|e| DomainError::internal(format!("column total: {e}")))?;
+            // Subscales are read only where they matter (the BAM, and results without a total).
+            let subscales = match r.opt_text("score")? {
+                Some(json) => {
+                    serde_json::from_str::<StoredScore>(&json).map_err(|e| DomainError::internal(format!("stored score: {e}")))?.subscales
+                }
+                None => Vec::new(),
+            };
+            if total.is_none() && subscales.is_empty() {
+                continue;
+            }
             out.push(OutcomeRow {
                 patient_id: *patient_id,
                 episode_id,
@@ -671,7 +899,8 @@ impl MeasurementStore for SqlStore {
                 levels: levels.clone(),
                 instrument: r.text("instrument")?,
                 administered_on: parse_date(&r.text("administered_on")?)?,
-                total: r.try_get::<f64, _>("total").map_err(|e| DomainError::internal(format!("column total: {e}")))?,
+                total,
+                subscales,
                 context: ResultContext::from_parts(&r.text("context")?, r.opt_int("follow_up_days")?)?,
             });
         }

@@ -73,7 +73,7 @@ fn service_type(r: &AnyRow) -> Result<ServiceType> {
 }
 
 const PROGRAM_COLUMNS: &str = "id, organization_id, site_id, name, slug, condition_focus, population, level_edition, level_code, weekly_hours, \
-                               expected_days_min, expected_days_max, delivery_modes, plan_review_days, group_cap";
+                               expected_days_min, expected_days_max, delivery_modes, plan_review_days, group_cap, clinical_lead_id";
 
 fn program(r: &AnyRow) -> Result<Program> {
     Ok(Program {
@@ -91,6 +91,7 @@ fn program(r: &AnyRow) -> Result<Program> {
         delivery_modes: parse_list(&r.text("delivery_modes")?, DeliveryMode::parse)?,
         plan_review_days: r.int("plan_review_days")? as u32,
         group_cap: r.int("group_cap")? as u32,
+        clinical_lead: r.opt_text("clinical_lead_id")?.map(|s| s.parse()).transpose()?,
     })
 }
 
@@ -149,12 +150,12 @@ impl SqlStore {
         }
         let q = if insert {
             "INSERT INTO programs (site_id, name, slug, condition_focus, population, level_edition, level_code, weekly_hours, expected_days_min, \
-             expected_days_max, delivery_modes, plan_review_days, group_cap, id, organization_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+             expected_days_max, delivery_modes, plan_review_days, group_cap, clinical_lead_id, id, organization_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         } else {
             "UPDATE programs SET site_id = $1, name = $2, slug = $3, condition_focus = $4, population = $5, level_edition = $6, level_code = $7, \
-             weekly_hours = $8, expected_days_min = $9, expected_days_max = $10, delivery_modes = $11, plan_review_days = $12, group_cap = $13 \
-             WHERE id = $14 AND organization_id = $15"
+             weekly_hours = $8, expected_days_min = $9, expected_days_max = $10, delivery_modes = $11, plan_review_days = $12, group_cap = $13, \
+             clinical_lead_id = $14 WHERE id = $15 AND organization_id = $16"
         };
         let mut q = sqlx::query(q)
             .bind(p.site_id.to_string())
@@ -170,6 +171,7 @@ impl SqlStore {
             .bind(codes(&p.delivery_modes, DeliveryMode::code))
             .bind(p.plan_review_days as i64)
             .bind(p.group_cap as i64)
+            .bind(p.clinical_lead.map(|u| u.to_string()))
             .bind(id.to_string())
             .bind(org.to_string());
         if insert {

@@ -87,6 +87,10 @@ impl TestApp {
     }
 
     pub async fn with_config(engine: &'static str, adjust: impl FnOnce(&mut Config)) -> Self {
+        // OPENIOP_LOG=warn (or any filter) shows the server's log while debugging a test.
+        if std::env::var_os("OPENIOP_LOG").is_some() {
+            crate::telemetry::init_logging();
+        }
         let (url, guard) = fresh_database(engine).await;
         let mut config = Config::new(&url);
         adjust(&mut config);

@@ -583,6 +583,7 @@ fn routes(w: &World) -> Vec<Route> {
         api("GET", "/api/v1/program-outcomes").query("?program_id={program}"),
         api("GET", "/api/v1/program-outcomes.csv").query("?program_id={program}"),
         api("GET", "/api/v1/tasks"),
+        api("GET", "/api/v1/risk-flags/{id}").on(&["flag"]),
         api("GET", "/api/v1/sessions").query("?from=2026-11-16&to=2026-11-23&patient={patient}"),
         api("GET", "/api/v1/sessions/{id}").on(&["session"]),
         api("GET", "/api/v1/sessions/{id}/notes").on(&["session"]),

@@ -236,11 +236,13 @@ async fn rci_status_and_plan_review(engine: &'static str) {
     assert_eq!(chart["plan_review_due"], true);
     let m = ok(&app, Method::GET, &format!("/api/v1/patients/{}/measurements", c.patient), &c.clinician, Value::Null).await;
     let o = &m["outcomes"][0];
-    // Hand-worked (Jacobson & Truax 1991, PHQ-9 SD 5.7, r 0.84): S_diff = √2 · 5.7 · √0.16 = 3.2244;
-    // RCI = (17 − 18) / 3.2244 = −0.3101.
-    assert!((o["rci"].as_f64().unwrap() - (-0.3101)).abs() < 1e-3, "{engine}: {o}");
+    // NHS Talking Therapies: PHQ-9 change is reliable at 6 points or more; 18 → 17 is −1.
+    assert_eq!(o["change"], -1.0, "{engine}: {o}");
+    assert!(o["rci"].is_null(), "{engine}: the points method has no index");
     assert_eq!(o["status"], "no_reliable_change");
-    assert!((o["reliable_change_points"].as_f64().unwrap() - 6.3199).abs() < 1e-3, "1.96 · 3.2244");
+    assert_eq!(o["reliable_change_points"], 6.0);
+    assert!(o["change_rule"]["source"].as_str().unwrap().contains("NHS Talking Therapies"), "{engine}: cited: {o}");
+    assert_eq!((o["case_at_baseline"].as_bool(), o["recovered"].as_bool()), (Some(true), Some(false)), "{engine}: 17 is still a case");
     assert_eq!(o["weeks"], 5);
     assert!(o["plan_review_prompt"].as_bool().unwrap());
 
@@ -256,7 +258,8 @@ async fn rci_status_and_plan_review(engine: &'static str) {
     let m = ok(&app, Method::GET, &format!("/api/v1/patients/{}/measurements", c.patient), &c.clinician, Value::Null).await;
     assert_eq!(m["outcomes"][0]["plan_review_prompt"], false);
 
-    // Then 6: RCI = (6 − 18) / 3.2244 = −3.7216, from a case to below 10 → recovered.
+    // Then 6: −12 points, from a case (≥ 10) to below it → reliable improvement and reliable
+    // recovery (NHS Talking Therapies).
     ok(
         &app,
         Method::POST,
@@ -267,13 +270,46 @@ async fn rci_status_and_plan_review(engine: &'static str) {
     .await;
     let m = ok(&app, Method::GET, &format!("/api/v1/patients/{}/measurements", c.patient), &c.clinician, Value::Null).await;
     let o = &m["outcomes"][0];
-    assert!((o["rci"].as_f64().unwrap() - (-3.7216)).abs() < 1e-3, "{engine}: {o}");
-    assert_eq!(o["status"], "recovered");
+    assert_eq!(o["change"], -12.0, "{engine}: {o}");
+    assert_eq!(o["status"], "reliable_improvement");
+    assert_eq!((o["recovered"].as_bool(), o["reliable_recovery"].as_bool()), (Some(true), Some(true)), "{engine}: {o}");
     assert_eq!((o["baseline"]["total"].as_f64(), o["latest"]["total"].as_f64()), (Some(18.0), Some(6.0)));
+
+    // An organization that asks for 15 points: the same course is recovery, not reliable.
+    let settings = ok(
+        &app,
+        Method::PUT,
+        "/api/v1/measurement-settings",
+        &c.director,
+        json!({"no_improvement_weeks": 8, "follow_up_days": [30, 90, 180], "link_expiry_days": 7, "risk_task_due_hours": 4,
+               "reliable_change_points": {"phq9": 15}}),
+    )
+    .await;
+    let phq9_rule = settings["change_rules"].as_array().unwrap().iter().find(|r| r["instrument"] == "phq9").cloned().unwrap();
+    assert_eq!(
+        (phq9_rule["reliable_change_points"].as_f64(), phq9_rule["source"].as_str()),
+        (Some(15.0), Some("organization setting (points)"))
+    );
+    let m = ok(&app, Method::GET, &format!("/api/v1/patients/{}/measurements", c.patient), &c.clinician, Value::Null).await;
+    let o = &m["outcomes"][0];
+    assert_eq!(o["status"], "no_reliable_change", "{engine}: {o}");
+    assert_eq!((o["recovered"].as_bool(), o["reliable_recovery"].as_bool()), (Some(true), Some(false)), "{engine}: {o}");
+
+    // A code that is not "instrument=value" shaped is refused, and nothing changes.
+    let (s, v) = call(
+        &app,
+        Method::PUT,
+        "/api/v1/measurement-settings",
+        &c.director,
+        Some(json!({"no_improvement_weeks": 8, "follow_up_days": [30], "link_expiry_days": 7, "risk_task_due_hours": 4,
+                    "reliable_change_points": {"phq9": -3}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{engine}: {v}");
 }
 
 #[tokio::test]
-async fn rci_against_baseline_is_worked_by_hand_and_no_improvement_prompts_a_plan_review() {
+async fn reliable_change_and_recovery_follow_nhs_talking_therapies_and_no_improvement_prompts_a_plan_review() {
     for engine in engines() {
         rci_status_and_plan_review(engine).await;
     }
@@ -318,13 +354,15 @@ async fn patient_links(engine: &'static str) {
     assert_eq!(m["results"][0]["total"], 9.0);
     assert!(m["risk_flags"][0]["open"].as_bool().unwrap(), "{engine}: item 9 at the link raises the flag too");
 
-    // After discharge: a follow-up link at 30 days counts as follow-up.
+    // After discharge (the open flag's disposition recorded on it): a follow-up link at 30 days
+    // counts as follow-up.
     ok(
         &app,
         Method::POST,
         &format!("/api/v1/episodes/{}/discharge", c.episode),
         &c.clinician,
-        json!({"date": app.days_ago(0), "kind": "completed", "appointments": "Weekly outpatient therapy"}),
+        json!({"date": app.days_ago(0), "kind": "completed", "appointments": "Weekly outpatient therapy",
+               "risk_disposition": "Assessed in person: passive thoughts only, safety plan reviewed, weekly outpatient follow-up"}),
     )
     .await;
     let (s, v) = call(
@@ -472,18 +510,23 @@ async fn a_fhir_questionnaire_written_for_the_test_imports_and_drives_a_form() {
 /// Brute force: from every patient's own results (read one patient at a time through the API),
 /// recompute each instrument's baseline, latest and follow-up means and the change shares.
 async fn brute_force(app: &TestApp, token: &str, patients: &[String]) -> BTreeMap<String, Value> {
-    let s_diff = |code: &str| match code {
-        "phq9" => Some(2f64.sqrt() * 5.7 * (1.0f64 - 0.84).sqrt()),
-        "gad7" => Some(2f64.sqrt() * 4.6 * (1.0f64 - 0.83).sqrt()),
+    // NHS Talking Therapies: reliable change PHQ-9 ≥ 6, GAD-7 ≥ 4 points; caseness 10 and 8.
+    // National Center for PTSD: PCL-5 change ≥ 10, probable PTSD at 33.
+    let reliable = |code: &str| match code {
+        "phq9" => Some(6.0),
+        "gad7" => Some(4.0),
+        "pcl5" => Some(10.0),
         _ => None,
     };
     let cut = |code: &str| match code {
         "phq9" => Some(10.0),
         "gad7" => Some(8.0),
+        "pcl5" => Some(33.0),
         _ => None,
     };
-    // instrument → (baselines, latests, follow-ups, judged, improved, deteriorated, recovered, cases)
-    type Acc = (Vec<f64>, Vec<f64>, Vec<f64>, usize, usize, usize, usize, usize);
+    // instrument → (baselines, latests, follow-ups, judged, improved, deteriorated, recovered, cases,
+    // reliably recovered)
+    type Acc = (Vec<f64>, Vec<f64>, Vec<f64>, usize, usize, usize, usize, usize, usize);
     let mut acc: BTreeMap<String, Acc> = BTreeMap::new();
     for p in patients {
         let m = ok(app, Method::GET, &format!("/api/v1/patients/{p}/measurements"), token, Value::Null).await;
@@ -504,17 +547,20 @@ async fn brute_force(app: &TestApp, token: &str, patients: &[String]) -> BTreeMa
             if t.len() > 1 {
                 let (b, l) = (t[0], t[t.len() - 1]);
                 a.1.push(l);
-                if let Some(sd) = s_diff(&code) {
-                    let rci = (l - b) / sd;
+                if let Some(points) = reliable(&code) {
                     a.3 += 1;
-                    if rci < -1.96 {
+                    if b - l >= points {
                         a.4 += 1;
-                        if cut(&code).is_some_and(|c| b >= c && l < c) {
-                            a.6 += 1;
-                        }
                     }
-                    if rci > 1.96 {
+                    if l - b >= points {
                         a.5 += 1;
+                    }
+                    // Recovery: a case at baseline, below caseness at the latest measure.
+                    if cut(&code).is_some_and(|c| b >= c && l < c) {
+                        a.6 += 1;
+                        if b - l >= points {
+                            a.8 += 1;
+                        }
                     }
                     if cut(&code).is_some_and(|c| b >= c) {
                         a.7 += 1;
@@ -532,7 +578,7 @@ async fn brute_force(app: &TestApp, token: &str, patients: &[String]) -> BTreeMa
             (
                 k,
                 json!({"baseline": [mean(&a.0), a.0.len()], "latest": [mean(&a.1), a.1.len()], "follow_up": [mean(&a.2), a.2.len()],
-                       "improved": [a.4, a.3], "deteriorated": [a.5, a.3], "recovered": [a.6, a.7]}),
+                       "improved": [a.4, a.3], "deteriorated": [a.5, a.3], "recovered": [a.6, a.7], "reliably_recovered": [a.8, a.7]}),
             )
         })
         .collect()
@@ -569,7 +615,8 @@ async fn program_outcomes_over_the_demo(engine: &'static str) {
             (
                 o["instrument"].as_str().unwrap().to_string(),
                 json!({"baseline": pair(&o["baseline"]), "latest": pair(&o["latest"]), "follow_up": pair(&o["follow_up"]),
-                       "improved": share(&o["reliable_improvement"]), "deteriorated": share(&o["reliable_deterioration"]), "recovered": share(&o["recovered"])}),
+                       "improved": share(&o["reliable_improvement"]), "deteriorated": share(&o["reliable_deterioration"]), "recovered": share(&o["recovered"]),
+                       "reliably_recovered": share(&o["reliable_recovery"])}),
             )
         })
         .collect();

@@ -6,6 +6,8 @@
 use super::definition::{
     Aggregate, CriticalRule, Cutoff, InstrumentDefinition, ItemDef, RecallPeriod, RiskLevel, Scoring, SeverityBand, Subscale,
 };
+use crate::patients::Sex;
+use serde::{Deserialize, Serialize};
 
 /// Codes of every built-in instrument.
 pub const BUILTIN_CODES: [&str; 11] =
@@ -40,33 +42,89 @@ impl Default for CssrsTriage {
     }
 }
 
-/// Thresholds the reference marks [verify]: configuration with the cited default.
-#[derive(Debug, Clone, PartialEq)]
-pub struct InstrumentConfig {
-    /// instruments.md: AUDIT-C positive ≥ 4 (men) [verify]
+/// Screening cut-offs over an instrument's total, per organization, each default cited. Stored in
+/// the organization's measurement settings; left out of stored settings, the default applies.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScreeningCutoffs {
+    /// AUDIT-C positive screen for men (default 4).
     pub audit_c_positive_men: f64,
-    /// instruments.md: AUDIT-C positive ≥ 3 (women) [verify]
+    /// AUDIT-C positive screen for women (default 3).
     pub audit_c_positive_women: f64,
-    /// instruments.md: PCL-5 probable PTSD at 31–33 [verify]; default 33
+    /// PCL-5 probable PTSD (default 33; the published range is 31–33).
     pub pcl5_probable_ptsd: f64,
-    /// instruments.md: EDE-Q global probable disorder ≥ 2.3 (community samples)
-    pub edeq_community: f64,
-    /// instruments.md: EDE-Q global probable disorder ≥ 2.8 (clinical samples)
-    pub edeq_clinical: f64,
-    pub cssrs: CssrsTriage,
+    /// EDE-Q global score in the clinical range (default 4; some services use 2.3 or 2.8).
+    pub edeq_global_clinical: f64,
 }
 
-impl Default for InstrumentConfig {
+impl Default for ScreeningCutoffs {
     fn default() -> Self {
         Self {
+            // Bradley et al. 2007 (Alcohol Clin Exp Res 31:1208; after Bush et al. 1998): AUDIT-C positive at ≥ 4 for men
             audit_c_positive_men: 4.0,
+            // Bradley et al. 2003 (Arch Intern Med 163:821) and 2007: AUDIT-C positive at ≥ 3 for women
             audit_c_positive_women: 3.0,
+            // National Center for PTSD, "Using the PCL-5" (Blevins et al. 2015): probable PTSD at 31–33; default 33
             pcl5_probable_ptsd: 33.0,
-            edeq_community: 2.3,
-            edeq_clinical: 2.8,
-            cssrs: CssrsTriage::default(),
+            // Mond et al. 2006 / Carter, Stewart & Fairburn 2001 (instruments.md): EDE-Q global ≥ 4 = clinically significant range
+            edeq_global_clinical: 4.0,
         }
     }
+}
+
+impl ScreeningCutoffs {
+    /// Sane ranges for each cut-off on its instrument's scale.
+    pub const RANGES: [(&'static str, f64, f64); 4] = [
+        ("audit_c_positive_men", 1.0, 12.0),
+        ("audit_c_positive_women", 1.0, 12.0),
+        ("pcl5_probable_ptsd", 1.0, 80.0),
+        ("edeq_global_clinical", 0.1, 6.0),
+    ];
+}
+
+/// The screening cut-offs of a built-in instrument under an organization's settings (empty for
+/// instruments without one).
+pub fn screening_cutoffs(code: &str, c: &ScreeningCutoffs) -> Vec<Cutoff> {
+    let at = |v: f64| if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v}") };
+    match code {
+        "audit-c" => vec![
+            Cutoff::new(
+                "positive_men",
+                &format!("positive screen (men, ≥ {})", at(c.audit_c_positive_men)),
+                c.audit_c_positive_men,
+                "Bradley et al. 2007: AUDIT-C ≥ 4 for men",
+            )
+            .for_sex(Sex::Male),
+            Cutoff::new(
+                "positive_women",
+                &format!("positive screen (women, ≥ {})", at(c.audit_c_positive_women)),
+                c.audit_c_positive_women,
+                "Bradley et al. 2003, 2007: AUDIT-C ≥ 3 for women",
+            )
+            .for_sex(Sex::Female),
+        ],
+        "pcl5" => vec![Cutoff::new(
+            "probable_ptsd",
+            &format!("probable PTSD (≥ {})", at(c.pcl5_probable_ptsd)),
+            c.pcl5_probable_ptsd,
+            "National Center for PTSD: PCL-5 probable PTSD at 31–33",
+        )],
+        "edeq" => vec![Cutoff::new(
+            "clinical_range",
+            &format!("clinical range (global ≥ {})", at(c.edeq_global_clinical)),
+            c.edeq_global_clinical,
+            "Mond et al. 2006; Carter, Stewart & Fairburn 2001: EDE-Q global ≥ 4",
+        )],
+        _ => Vec::new(),
+    }
+}
+
+/// An organization's configuration of the built-in instruments: screening cut-offs and the
+/// C-SSRS triage, each with its cited default.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstrumentConfig {
+    pub screening: ScreeningCutoffs,
+    pub cssrs: CssrsTriage,
 }
 
 /// A built-in instrument with the default configuration.
@@ -218,13 +276,10 @@ fn audit_c(cfg: &InstrumentConfig) -> InstrumentDefinition {
         items,
         Scoring::Sum,
         RecallPeriod::Years(1),
-        "Babor et al. 2001 (WHO); cut-offs per instruments.md",
+        "Babor et al. 2001 (WHO); cut-offs Bradley et al. 2003, 2007",
     );
-    // instruments.md: AUDIT-C positive ≥ 4 (men), ≥ 3 (women) [verify]
-    d.cutoffs = vec![
-        Cutoff::new("positive_men", "positive screen (men)", cfg.audit_c_positive_men, "instruments.md: AUDIT-C ≥ 4 men [verify]"),
-        Cutoff::new("positive_women", "positive screen (women)", cfg.audit_c_positive_women, "instruments.md: AUDIT-C ≥ 3 women [verify]"),
-    ];
+    // Bradley et al. 2007: AUDIT-C positive ≥ 4 (men), ≥ 3 (women); applied by the patient's recorded sex
+    d.cutoffs = screening_cutoffs("audit-c", &cfg.screening);
     // instruments.md: AUDIT-C total 75626-2 [verify]
     d.total_loinc = Some("75626-2".into());
     d
@@ -292,9 +347,8 @@ fn cssrs_screener(t: &CssrsTriage) -> InstrumentDefinition {
 fn pcl5(cfg: &InstrumentConfig) -> InstrumentDefinition {
     // Weathers et al. 2013 (PCL-5): 20 items scored 0–4, total 0–80
     let mut d = base("pcl5", "PCL-5 (PTSD)", numbered_items(20, 0, 4), Scoring::Sum, RecallPeriod::Months(1), "Weathers et al. 2013");
-    // instruments.md: probable PTSD at 31–33 [verify]; default 33
-    d.cutoffs =
-        vec![Cutoff::new("probable_ptsd", "probable PTSD", cfg.pcl5_probable_ptsd, "instruments.md: PCL-5 probable PTSD 31–33 [verify]")];
+    // National Center for PTSD: probable PTSD at 31–33; default 33 (configurable)
+    d.cutoffs = screening_cutoffs("pcl5", &cfg.screening);
     d
 }
 
@@ -341,7 +395,8 @@ fn bam(code: &str, name: &str, recall: RecallPeriod) -> InstrumentDefinition {
     let scoring = Scoring::Subscales(vec![
         Subscale::new("use", &["4", "5", "6"], Aggregate::Sum),
         Subscale::new("risk", &["1", "2", "3", "8", "11", "15"], Aggregate::Sum),
-        Subscale::new("protective", &["9", "10", "12", "13", "14", "16"], Aggregate::Sum),
+        // Cacciola et al. 2013: protective factors rise as recovery strengthens; use and risk fall
+        Subscale::new("protective", &["9", "10", "12", "13", "14", "16"], Aggregate::Sum).higher_is_better(),
     ]);
     base(code, name, items, scoring, recall, "Cacciola et al. 2013 (VA BAM)")
 }
@@ -369,21 +424,8 @@ fn edeq(cfg: &InstrumentConfig) -> InstrumentDefinition {
         Subscale::new("weight_concern", &["22", "24", "8", "25", "12"], Aggregate::Mean),
     ]);
     let mut d = base("edeq", "EDE-Q 6.0 (eating disorders)", items, scoring, RecallPeriod::Days(28), "Fairburn & Beglin 2008");
-    // instruments.md: EDE-Q global probable disorder ≥ 2.3 community, ≥ 2.8 clinical (configurable)
-    d.cutoffs = vec![
-        Cutoff::new(
-            "probable_community",
-            "probable eating disorder (community cut-off)",
-            cfg.edeq_community,
-            "instruments.md: EDE-Q global ≥ 2.3",
-        ),
-        Cutoff::new(
-            "probable_clinical",
-            "probable eating disorder (clinical cut-off)",
-            cfg.edeq_clinical,
-            "instruments.md: EDE-Q global ≥ 2.8",
-        ),
-    ];
+    // Mond et al. 2006: EDE-Q global ≥ 4 = clinical range (configurable; some services use 2.3 or 2.8)
+    d.cutoffs = screening_cutoffs("edeq", &cfg.screening);
     d
 }
 

@@ -3,7 +3,8 @@
 //! Stanley–Brown safety plan) and the expiring links patients complete measures at.
 //!
 //! Pure domain: no web, no SQL. The [`MeasurementStore`] trait is implemented by the store crate.
-use super::change::{RciConfig, rci_default};
+use super::builtin::ScreeningCutoffs;
+use super::change::{ChangeRule, RciConfig, ReliableChange, caseness_default, change_rule_default, parse_per_instrument, parse_threshold};
 use super::definition::{InstrumentDefinition, RiskLevel};
 use super::score::ScoreResult;
 use super::{BUILTIN_CODES, builtin};
@@ -19,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 ids!(CadenceId);
-record_ids!(ResultId, LinkId, RiskFlagId, TaskId, AssessmentId, SafetyPlanId);
+record_ids!(ResultId, LinkId, RiskFlagId, RiskFlagEventId, TaskId, AssessmentId, SafetyPlanId);
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -40,11 +41,36 @@ pub struct MeasurementSettings {
     pub follow_up_days: Vec<u32>,
     /// How long a patient's measurement link stays open (default 7 days).
     pub link_expiry_days: u32,
-    /// Hours within which the primary clinician must assess a risk flag (default 4: same day,
-    /// instruments.md "Item 9 > 0 → suicide-risk follow-up the same day").
+    /// Hours within which a moderate risk (and a PHQ-9 item 9 > 0, which carries no level) must be
+    /// assessed (default 4: same day, instruments.md "Item 9 > 0 → suicide-risk follow-up the same day").
     pub risk_task_due_hours: u32,
-    /// SD and reliability per instrument code, replacing the cited defaults.
+    /// Minutes within which a high risk must be assessed (default 0: immediately, in the same
+    /// session; Columbia C-SSRS screener triage: high risk → immediate evaluation, patient not left alone).
+    #[serde(default)]
+    pub risk_high_due_minutes: u32,
+    /// Days within which a low risk is reviewed when no session is booked (default 7; otherwise it
+    /// is due at the patient's next scheduled contact, Columbia triage: low → review at next contact).
+    #[serde(default = "default_low_fallback_days")]
+    pub risk_low_fallback_days: u32,
+    /// SD and reliability per instrument code: judge change by the Reliable Change Index
+    /// (Jacobson & Truax 1991) instead of the cited fixed difference.
+    #[serde(default)]
     pub rci: BTreeMap<String, RciOverride>,
+    /// Reliable change in points per instrument code, replacing the cited defaults (PHQ-9 6,
+    /// GAD-7 4: NHS Talking Therapies; PCL-5 10: National Center for PTSD).
+    #[serde(default)]
+    pub reliable_change_points: BTreeMap<String, f64>,
+    /// Caseness cut-offs per instrument code (recovery = from at or above to below), replacing
+    /// the cited defaults (PHQ-9 10, GAD-7 8: NHS Talking Therapies; PCL-5: its probable-PTSD cut-off).
+    #[serde(default)]
+    pub caseness: BTreeMap<String, f64>,
+    /// Screening cut-offs: AUDIT-C by sex, PCL-5 probable PTSD, EDE-Q global (cited defaults).
+    #[serde(default)]
+    pub screening: ScreeningCutoffs,
+}
+
+fn default_low_fallback_days() -> u32 {
+    7
 }
 
 impl Default for MeasurementSettings {
@@ -54,18 +80,32 @@ impl Default for MeasurementSettings {
             follow_up_days: vec![30, 90, 180],
             link_expiry_days: 7,
             risk_task_due_hours: 4,
+            risk_high_due_minutes: 0,
+            risk_low_fallback_days: default_low_fallback_days(),
             rci: BTreeMap::new(),
+            reliable_change_points: BTreeMap::new(),
+            caseness: BTreeMap::new(),
+            screening: ScreeningCutoffs::default(),
         }
     }
 }
 
 impl MeasurementSettings {
-    /// The RCI numbers for an instrument: the organization's, else the cited default.
-    pub fn rci_for(&self, code: &str) -> Option<RciConfig> {
-        match self.rci.get(code) {
-            Some(o) => Some(RciConfig { sd_baseline: o.sd_baseline, reliability: o.reliability, source: "organization setting" }),
-            None => rci_default(code),
-        }
+    /// How change on an instrument is judged: the organization's RCI numbers, else its
+    /// reliable change in points, else the cited default; caseness likewise. `None`: not judged.
+    pub fn change_rule(&self, code: &str) -> Option<ChangeRule> {
+        let default = change_rule_default(code, &self.screening);
+        let (reliable, source) = match (self.rci.get(code), self.reliable_change_points.get(code), &default) {
+            (Some(o), _, _) => (
+                ReliableChange::Index(RciConfig { sd_baseline: o.sd_baseline, reliability: o.reliability }),
+                "organization setting (Reliable Change Index)".to_string(),
+            ),
+            (None, Some(p), _) => (ReliableChange::Points { points: *p }, "organization setting (points)".to_string()),
+            (None, None, Some(d)) => (d.reliable, d.source.clone()),
+            (None, None, None) => return None,
+        };
+        let caseness = self.caseness.get(code).copied().or_else(|| caseness_default(code, &self.screening));
+        Some(ChangeRule { reliable, caseness, lower_is_better: true, source })
     }
 }
 
@@ -81,10 +121,35 @@ pub struct MeasurementSettingsForm {
     pub link_expiry_days: String,
     #[serde(default)]
     pub risk_task_due_hours: String,
+    /// Minutes within which a high risk must be assessed (0 = immediately).
+    #[serde(default)]
+    pub risk_high_due_minutes: String,
+    /// Days within which a low risk is reviewed when the patient has no session booked.
+    #[serde(default)]
+    pub risk_low_fallback_days: String,
+    /// Reliable change in points per instrument, e.g. `phq9=6, gad7=4, pcl5=10`. Left out:
+    /// unchanged; blank: the cited defaults.
+    #[serde(default)]
+    pub reliable_change_points: Option<String>,
+    /// Caseness cut-offs per instrument, e.g. `phq9=10, gad7=8`. Left out: unchanged; blank: the cited defaults.
+    #[serde(default)]
+    pub caseness: Option<String>,
+    /// AUDIT-C positive screen for men (blank: unchanged).
+    #[serde(default)]
+    pub audit_c_positive_men: String,
+    /// AUDIT-C positive screen for women (blank: unchanged).
+    #[serde(default)]
+    pub audit_c_positive_women: String,
+    /// PCL-5 probable PTSD cut-off (blank: unchanged).
+    #[serde(default)]
+    pub pcl5_probable_ptsd: String,
+    /// EDE-Q global clinical-range cut-off (blank: unchanged).
+    #[serde(default)]
+    pub edeq_global_clinical: String,
 }
 
 impl MeasurementSettings {
-    /// Parses the form over the current settings (RCI overrides are kept).
+    /// Parses the form over the current settings (RCI overrides are kept; blank fields keep their value).
     pub fn parse(f: &MeasurementSettingsForm, current: &MeasurementSettings) -> Result<Self> {
         let mut errs = Fields::new();
         let num = |errs: &mut Fields, field: &str, s: &str, min: u32, max: u32, default: u32| -> u32 {
@@ -102,6 +167,8 @@ impl MeasurementSettings {
         let weeks = num(&mut errs, "no_improvement_weeks", &f.no_improvement_weeks, 1, 52, current.no_improvement_weeks);
         let expiry = num(&mut errs, "link_expiry_days", &f.link_expiry_days, 1, 60, current.link_expiry_days);
         let hours = num(&mut errs, "risk_task_due_hours", &f.risk_task_due_hours, 1, 72, current.risk_task_due_hours);
+        let high_minutes = num(&mut errs, "risk_high_due_minutes", &f.risk_high_due_minutes, 0, 240, current.risk_high_due_minutes);
+        let low_days = num(&mut errs, "risk_low_fallback_days", &f.risk_low_fallback_days, 1, 30, current.risk_low_fallback_days);
         let mut days = Vec::new();
         if f.follow_up_days.trim().is_empty() {
             days = current.follow_up_days.clone();
@@ -115,13 +182,34 @@ impl MeasurementSettings {
             days.sort_unstable();
             days.dedup();
         }
+        let points = match &f.reliable_change_points {
+            Some(text) => parse_per_instrument(&mut errs, "reliable_change_points", text, 0.5, 100.0),
+            None => current.reliable_change_points.clone(),
+        };
+        let caseness = match &f.caseness {
+            Some(text) => parse_per_instrument(&mut errs, "caseness", text, 0.1, 100.0),
+            None => current.caseness.clone(),
+        };
+        let c = current.screening;
+        let [men, women, pcl5, edeq] = ScreeningCutoffs::RANGES;
+        let screening = ScreeningCutoffs {
+            audit_c_positive_men: parse_threshold(&mut errs, men, &f.audit_c_positive_men, c.audit_c_positive_men),
+            audit_c_positive_women: parse_threshold(&mut errs, women, &f.audit_c_positive_women, c.audit_c_positive_women),
+            pcl5_probable_ptsd: parse_threshold(&mut errs, pcl5, &f.pcl5_probable_ptsd, c.pcl5_probable_ptsd),
+            edeq_global_clinical: parse_threshold(&mut errs, edeq, &f.edeq_global_clinical, c.edeq_global_clinical),
+        };
         errs.finish()?;
         Ok(Self {
             no_improvement_weeks: weeks,
             follow_up_days: days,
             link_expiry_days: expiry,
             risk_task_due_hours: hours,
+            risk_high_due_minutes: high_minutes,
+            risk_low_fallback_days: low_days,
             rci: current.rci.clone(),
+            reliable_change_points: points,
+            caseness,
+            screening,
         })
     }
 }
@@ -476,14 +564,63 @@ impl MeasurementLink {
 // ---------------------------------------------------------------------------------------------
 // Risk workflow
 
-/// A risk flag on the chart, raised by a result; cleared only by a clinician's assessment.
+vocabulary!(
+    /// Who answers for a risk task: never nobody (a database constraint holds it too).
+    OwnerKind, "owner" {
+    PrimaryClinician => "primary_clinician", "Primary clinician";
+    ClinicalLead => "clinical_lead", "Program clinical lead";
+    ClinicalDirectors => "clinical_directors", "Clinical directors";
+});
+
+/// The owner of a risk task: the episode's primary clinician, else the program's clinical lead,
+/// else every clinical director whose scope covers the episode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TaskOwner {
+    pub kind: OwnerKind,
+    /// The person, for a primary clinician or clinical lead.
+    pub user: Option<UserId>,
+}
+
+impl TaskOwner {
+    /// The owner for an episode's risk work.
+    pub fn for_episode(episode: &Episode, clinical_lead: Option<UserId>) -> Self {
+        match (episode.primary_clinician, clinical_lead) {
+            (Some(u), _) => Self { kind: OwnerKind::PrimaryClinician, user: Some(u) },
+            (None, Some(u)) => Self { kind: OwnerKind::ClinicalLead, user: Some(u) },
+            (None, None) => Self { kind: OwnerKind::ClinicalDirectors, user: None },
+        }
+    }
+
+    /// Whether this actor answers for the task (directors: when their scope covers the episode,
+    /// which the caller checks).
+    pub fn includes(&self, actor: &Actor) -> bool {
+        match self.user {
+            Some(u) => u == actor.user_id,
+            None => actor.roles.contains(&Role::ClinicalDirector),
+        }
+    }
+}
+
+vocabulary!(
+    /// How soon a risk task is due, by triage level.
+    TaskUrgency, "urgency" {
+    Immediate => "immediate", "Immediately, in the same session";
+    SameDay => "same_day", "Within hours";
+    NextContact => "next_contact", "At the next contact";
+});
+
+/// A risk flag on the chart, raised by a result; cleared by a clinician's assessment (or by a
+/// clinician's disposition recorded on the discharge). One open flag per episode and code:
+/// later positive results add to its history.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RiskFlagRecord {
     pub id: RiskFlagId,
     pub patient_id: PatientId,
     pub episode_id: EpisodeId,
+    /// The result that first raised it.
     pub result_id: ResultId,
     pub code: String,
+    /// The highest level any of its results reached (none for PHQ-9 item 9, which has no triage).
     pub level: Option<RiskLevel>,
     pub instrument: String,
     pub items: Vec<String>,
@@ -492,12 +629,25 @@ pub struct RiskFlagRecord {
     pub cleared_at: Option<DateTime<Utc>>,
     pub cleared_by: Option<UserId>,
     pub assessment_id: Option<AssessmentId>,
+    /// The disposition a clinician recorded when discharging with the flag open.
+    pub discharge_disposition: Option<String>,
 }
 
 impl RiskFlagRecord {
     pub fn is_open(&self) -> bool {
         self.cleared_at.is_none()
     }
+}
+
+/// One positive result on a flag: the first raises it, later ones add to its history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RiskFlagEvent {
+    pub risk_flag_id: RiskFlagId,
+    pub result_id: ResultId,
+    pub instrument: String,
+    pub level: Option<RiskLevel>,
+    pub items: Vec<String>,
+    pub recorded_at: DateTime<Utc>,
 }
 
 /// A task for a clinician, with a due time.
@@ -507,52 +657,145 @@ pub struct ClinicalTask {
     pub patient_id: PatientId,
     pub episode_id: EpisodeId,
     pub risk_flag_id: Option<RiskFlagId>,
-    /// The primary clinician (none when the episode has none: the task is then unassigned).
-    pub assigned_to: Option<UserId>,
+    pub owner: TaskOwner,
+    pub urgency: TaskUrgency,
     pub title: String,
     pub due_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
 }
 
-/// The flag and task a scored result raises, if any: PHQ-9 item 9 > 0, or a C-SSRS screener at
-/// the triage level the configuration flags (moderate or high by default).
-pub fn risk_raised(
-    score: &ScoreResult,
-    episode: &Episode,
-    result: ResultId,
+/// The level a flag is triaged at for its deadline: PHQ-9 item 9 carries none and is treated as
+/// moderate (instruments.md: item 9 > 0 → suicide-risk follow-up the same day).
+fn triage_level(level: Option<RiskLevel>) -> RiskLevel {
+    level.unwrap_or(RiskLevel::Moderate)
+}
+
+/// When a risk task is due, and how urgently: high → immediately (or the configured minutes),
+/// moderate → within the configured hours, low → at the patient's next booked contact (or the
+/// configured days when none is booked).
+// Columbia C-SSRS screener triage (Posner et al. 2011; instruments.md): high → immediate evaluation,
+// moderate → clinician assessment and safety plan the same day, low → review at the next contact.
+pub fn risk_deadline(
+    level: Option<RiskLevel>,
     now: DateTime<Utc>,
+    next_contact: Option<DateTime<Utc>>,
     settings: &MeasurementSettings,
-) -> Option<(RiskFlagRecord, ClinicalTask)> {
-    let flag = score.flags.iter().find(|f| f.code == "suicide_risk")?;
+) -> (TaskUrgency, DateTime<Utc>) {
+    match triage_level(level) {
+        RiskLevel::High => (TaskUrgency::Immediate, now + Duration::minutes(i64::from(settings.risk_high_due_minutes))),
+        RiskLevel::Moderate => (TaskUrgency::SameDay, now + Duration::hours(i64::from(settings.risk_task_due_hours))),
+        RiskLevel::Low | RiskLevel::NoRisk => {
+            let fallback = now + Duration::days(i64::from(settings.risk_low_fallback_days));
+            (TaskUrgency::NextContact, next_contact.filter(|t| *t > now).map_or(fallback, |t| t.min(fallback)))
+        }
+    }
+}
+
+fn task_title(instrument: &str, level: Option<RiskLevel>, action: &str) -> String {
+    match level {
+        Some(l) => format!("Suicide-risk assessment, {} ({instrument}: {action})", l.as_str()),
+        None => format!("Suicide-risk assessment ({instrument}: {action})"),
+    }
+}
+
+/// What one scored result does to an episode's risk work.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RiskChange {
+    /// No flag was open: a new flag and its task.
+    Raise { flag: RiskFlagRecord, task: ClinicalTask, event: RiskFlagEvent },
+    /// A flag is open: the result joins its history; a higher level raises the flag's level and
+    /// brings its open task forward (never later).
+    Repeat { flag: RiskFlagRecord, event: RiskFlagEvent, escalated: bool, task_due: Option<(TaskUrgency, DateTime<Utc>, String)> },
+}
+
+/// Everything that decides a result's risk change.
+pub struct RiskInputs<'a> {
+    pub score: &'a ScoreResult,
+    pub episode: &'a Episode,
+    pub result: ResultId,
+    pub now: DateTime<Utc>,
+    pub settings: &'a MeasurementSettings,
+    /// The episode's open flag of the same code, with its open task.
+    pub open: Option<(&'a RiskFlagRecord, Option<&'a ClinicalTask>)>,
+    pub owner: TaskOwner,
+    /// The patient's next booked session start, for a low-risk review.
+    pub next_contact: Option<DateTime<Utc>>,
+}
+
+/// The flag and task a scored result raises, if any: PHQ-9 item 9 > 0, or a C-SSRS screener at
+/// the triage level the configuration flags (low and above by default), incomplete or not.
+pub fn risk_change(i: RiskInputs<'_>) -> Option<RiskChange> {
+    let flag = i.score.flags.iter().find(|f| f.code == "suicide_risk")?;
+    let (urgency, due_at) = risk_deadline(flag.level, i.now, i.next_contact, i.settings);
+    if let Some((open, task)) = i.open {
+        let escalated = triage_level(flag.level) > triage_level(open.level);
+        // A C-SSRS level at the same triage as a PHQ-9 item 9 flag (which has none) names it.
+        let named = open.level.is_none() && flag.level.is_some() && triage_level(flag.level) == triage_level(open.level);
+        let mut updated = open.clone();
+        for item in &flag.items {
+            if !updated.items.contains(item) {
+                updated.items.push(item.clone());
+            }
+        }
+        if escalated || named {
+            updated.level = flag.level;
+            updated.action = flag.action.clone();
+        }
+        let event = RiskFlagEvent {
+            risk_flag_id: open.id,
+            result_id: i.result,
+            instrument: i.score.instrument.clone(),
+            level: flag.level,
+            items: flag.items.clone(),
+            recorded_at: i.now,
+        };
+        let task_due = match task {
+            Some(t) if escalated && due_at < t.due_at => {
+                Some((urgency, due_at, task_title(&i.score.instrument, updated.level, &updated.action)))
+            }
+            _ => None,
+        };
+        return Some(RiskChange::Repeat { flag: updated, event, escalated, task_due });
+    }
     let id = RiskFlagId::new();
     let record = RiskFlagRecord {
         id,
-        patient_id: episode.patient_id,
-        episode_id: episode.id,
-        result_id: result,
+        patient_id: i.episode.patient_id,
+        episode_id: i.episode.id,
+        result_id: i.result,
         code: flag.code.clone(),
         level: flag.level,
-        instrument: score.instrument.clone(),
+        instrument: i.score.instrument.clone(),
         items: flag.items.clone(),
         action: flag.action.clone(),
-        raised_at: now,
+        raised_at: i.now,
         cleared_at: None,
         cleared_by: None,
         assessment_id: None,
+        discharge_disposition: None,
     };
     let task = ClinicalTask {
         id: TaskId::new(),
-        patient_id: episode.patient_id,
-        episode_id: episode.id,
+        patient_id: i.episode.patient_id,
+        episode_id: i.episode.id,
         risk_flag_id: Some(id),
-        assigned_to: episode.primary_clinician,
-        title: format!("Suicide-risk assessment ({}: {})", score.instrument, flag.action),
-        due_at: now + Duration::hours(i64::from(settings.risk_task_due_hours)),
-        created_at: now,
+        owner: i.owner,
+        urgency,
+        title: task_title(&i.score.instrument, flag.level, &flag.action),
+        due_at,
+        created_at: i.now,
         completed_at: None,
     };
-    Some((record, task))
+    let event = RiskFlagEvent {
+        risk_flag_id: id,
+        result_id: i.result,
+        instrument: i.score.instrument.clone(),
+        level: flag.level,
+        items: flag.items.clone(),
+        recorded_at: i.now,
+    };
+    Some(RiskChange::Raise { flag: record, task, event })
 }
 
 /// Only a clinician documents the assessment that clears a risk flag (not nurses or front desk).
@@ -752,7 +995,10 @@ pub struct OutcomeRow {
     pub levels: std::sync::Arc<[(LevelOfCare, NaiveDate, Option<NaiveDate>)]>,
     pub instrument: String,
     pub administered_on: NaiveDate,
-    pub total: f64,
+    /// None for instruments scored only by subscale (the BAM).
+    pub total: Option<f64>,
+    /// Subscale scores (BAM use, risk, protective; EDE-Q subscales); empty when none.
+    pub subscales: Vec<(String, f64)>,
     pub context: ResultContext,
 }
 
@@ -760,9 +1006,19 @@ pub struct OutcomeRow {
 #[derive(Debug, Clone)]
 pub struct NewResult {
     pub result: MeasurementResult,
-    pub risk: Option<(RiskFlagRecord, ClinicalTask, AuditEvent)>,
+    pub risk: Option<(RiskChange, AuditEvent)>,
     /// The patient link it was completed at (marked used in the same transaction).
     pub link: Option<LinkId>,
+}
+
+/// An open risk flag as the home page shows it to those who answer for it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpenRisk {
+    pub flag: RiskFlagRecord,
+    pub task: Option<ClinicalTask>,
+    pub patient_name: String,
+    pub site_id: crate::ids::SiteId,
+    pub program_id: ProgramId,
 }
 
 /// Which tasks to list.
@@ -792,6 +1048,29 @@ pub trait MeasurementStore: Send + Sync {
     async fn link_by_token_hash(&self, token_hash: &str) -> Result<Option<MeasurementLink>>;
     async fn risk_flags(&self, org: OrganizationId, patient: PatientId) -> Result<Vec<RiskFlagRecord>>;
     async fn risk_flag(&self, org: OrganizationId, id: RiskFlagId) -> Result<RiskFlagRecord>;
+    /// The episode's open flag of a code, with its open task (at most one: a unique index holds it).
+    async fn open_risk_flag(
+        &self,
+        org: OrganizationId,
+        episode: EpisodeId,
+        code: &str,
+    ) -> Result<Option<(RiskFlagRecord, Option<ClinicalTask>)>>;
+    /// A flag's history, oldest first.
+    async fn risk_flag_events(&self, org: OrganizationId, flag: RiskFlagId) -> Result<Vec<RiskFlagEvent>>;
+    /// Every open risk flag of the organization with its open task, patient and episode's units
+    /// (one query; the caller keeps those it answers for).
+    async fn open_risk_work(&self, org: OrganizationId) -> Result<Vec<OpenRisk>>;
+    /// Closes the episode's open flags with a clinician's disposition recorded at discharge, and
+    /// completes their tasks (inside the discharge's unit of work).
+    async fn close_risk_flags_at_discharge(
+        &self,
+        org: OrganizationId,
+        episode: EpisodeId,
+        by: UserId,
+        disposition: &str,
+        at: DateTime<Utc>,
+        audit: AuditEvent,
+    ) -> Result<u64>;
     async fn tasks(&self, org: OrganizationId, filter: TaskFilter) -> Result<Vec<ClinicalTask>>;
     /// Stores the assessment, clears its flag and completes the flag's tasks, in one transaction.
     async fn record_assessment(&self, org: OrganizationId, a: RiskAssessment, audit: AuditEvent) -> Result<()>;

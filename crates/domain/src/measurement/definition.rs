@@ -4,6 +4,7 @@
 //! `fhir.rs` merges a clinic's definition file (item wording) into them.
 use crate::Result;
 use crate::error::Fields;
+use crate::patients::Sex;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -115,11 +116,20 @@ pub struct Subscale {
     pub name: String,
     pub link_ids: Vec<String>,
     pub aggregate: Aggregate,
+    /// Higher scores are better (e.g. BAM protective factors); most subscales rise with severity.
+    #[serde(default)]
+    pub higher_is_better: bool,
 }
 
 impl Subscale {
     pub fn new(name: &str, link_ids: &[&str], aggregate: Aggregate) -> Self {
-        Self { name: name.to_string(), link_ids: link_ids.iter().map(|s| (*s).to_string()).collect(), aggregate }
+        Self { name: name.to_string(), link_ids: link_ids.iter().map(|s| (*s).to_string()).collect(), aggregate, higher_is_better: false }
+    }
+
+    /// Marks a subscale on which a rise is improvement.
+    pub fn higher_is_better(mut self) -> Self {
+        self.higher_is_better = true;
+        self
     }
 }
 
@@ -163,18 +173,27 @@ impl SeverityBand {
 }
 
 /// A screening cut-off over the total: positive when `total >= at_least`. Kept as data because
-/// several published cut-offs differ by population (AUDIT-C men/women, EDE-Q community/clinical).
+/// several published cut-offs differ by population (AUDIT-C by sex) and clinics choose their own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cutoff {
     pub code: String,
     pub label: String,
     pub at_least: f64,
     pub source: String,
+    /// The recorded sex this cut-off is for (AUDIT-C men / women); `None`: every patient.
+    #[serde(default)]
+    pub sex: Option<Sex>,
 }
 
 impl Cutoff {
     pub fn new(code: &str, label: &str, at_least: f64, source: &str) -> Self {
-        Self { code: code.to_string(), label: label.to_string(), at_least, source: source.to_string() }
+        Self { code: code.to_string(), label: label.to_string(), at_least, source: source.to_string(), sex: None }
+    }
+
+    /// A cut-off for patients of one recorded sex.
+    pub fn for_sex(mut self, sex: Sex) -> Self {
+        self.sex = Some(sex);
+        self
     }
 }
 

@@ -17,20 +17,26 @@
 //! - Built-ins: [`BUILTIN_CODES`] (`phq9 gad7 audit audit-c dast10 cssrs-screener pcl5 bam bam-iop
 //!   edeq edeqs`); `builtin(code) -> Option<InstrumentDefinition>`;
 //!   `builtin_with(code, &InstrumentConfig) -> Option<InstrumentDefinition>`; [`InstrumentConfig`]
-//!   holds the [verify] thresholds (AUDIT-C men/women, PCL-5, EDE-Q community/clinical, C-SSRS
-//!   triage as [`CssrsTriage`]) with cited defaults.
+//!   `{ screening: ScreeningCutoffs, cssrs: CssrsTriage }`: [`ScreeningCutoffs`] (AUDIT-C men /
+//!   women, PCL-5 probable PTSD, EDE-Q global clinical range; cited defaults, per organization in
+//!   `care::MeasurementSettings`) and `screening_cutoffs(code, &ScreeningCutoffs) -> Vec<Cutoff>`.
 //! - Import: `import_questionnaire(json: &str, scoring_for: &str) -> Result<InstrumentDefinition>`
 //!   and `import_questionnaire_with(json, scoring_for, &InstrumentConfig)`.
 //! - Scoring: `score(&InstrumentDefinition, &BTreeMap<String, i32>) -> Result<ScoreResult>`;
 //!   [`ScoreResult`] `{ instrument, total: Option<f64>, subscales: Vec<(String, f64)>, band:
 //!   Option<BandHit>, screens: Vec<ScreenResult>, triage: Option<RiskLevel>, flags: Vec<RiskFlag> }`.
 //!   Bad responses → one `DomainError::Validation` naming every item (`missing_response`,
-//!   `out_of_range`, `unknown_item`).
-//! - Change: [`RciConfig`] `{ sd_baseline, reliability, source }` with `s_diff()` and
-//!   `reliable_change_points()`, `rci_default(code) -> Option<RciConfig>`,
-//!   `rci(baseline, latest, &RciConfig) -> f64`, [`Caseness`], `caseness_default(code) -> Option<Caseness>`,
-//!   `change_status(baseline, latest, &RciConfig, caseness_cutoff, lower_is_better) -> ChangeStatus`
-//!   (`ReliableImprovement | NoReliableChange | ReliableDeterioration | Recovered`).
+//!   `out_of_range`, `unknown_item`). `screens_for(&[Cutoff], total, Sex)` keeps the cut-offs
+//!   for the patient's recorded sex (all of them when it is not recorded as male or female).
+//! - Change: [`ChangeRule`] `{ reliable: ReliableChange (Points { points } | Index(RciConfig)),
+//!   caseness, lower_is_better, source }`; `change_rule_default(code, &ScreeningCutoffs)` (PHQ-9
+//!   6 / caseness 10, GAD-7 4 / 8: NHS Talking Therapies; PCL-5 10 / its probable-PTSD cut-off:
+//!   National Center for PTSD); `MeasurementSettings::change_rule(code)` applies the
+//!   organization's overrides; `judge(baseline, latest, &ChangeRule) -> Option<ChangeJudgement>`
+//!   `{ change, rci, status: ChangeStatus (ReliableImprovement | NoReliableChange |
+//!   ReliableDeterioration), case_at_baseline, recovered, reliable_recovery }` — recovery as NHS
+//!   Talking Therapies defines it. [`RciConfig`] `{ sd_baseline, reliability }` with `s_diff()`,
+//!   `reliable_change_points()` and `rci(baseline, latest, &RciConfig)` (Jacobson & Truax 1991).
 
 mod builtin;
 pub mod care;
@@ -43,14 +49,17 @@ mod score;
 #[cfg(test)]
 mod tests;
 
-pub use builtin::{BUILTIN_CODES, CssrsTriage, InstrumentConfig, builtin, builtin_with};
-pub use change::{Caseness, ChangeStatus, RELIABLE_RCI, RciConfig, caseness_default, change_status, rci, rci_default};
+pub use builtin::{BUILTIN_CODES, CssrsTriage, InstrumentConfig, ScreeningCutoffs, builtin, builtin_with, screening_cutoffs};
+pub use change::{
+    ChangeJudgement, ChangeRule, ChangeStatus, RELIABLE_RCI, RciConfig, ReliableChange, caseness_default, change_rule_default, judge, rci,
+    reliable_change_points_default,
+};
 pub use definition::{
     Aggregate, AnswerOption, CriticalRule, Cutoff, EnableWhen, InstrumentDefinition, ItemDef, RecallPeriod, RiskLevel, Scoring,
     SeverityBand, Subscale,
 };
 pub use fhir::{import_questionnaire, import_questionnaire_with};
-pub use score::{BandHit, RiskFlag, ScoreResult, ScreenResult, score, score_keeping_risk};
+pub use score::{BandHit, RiskFlag, ScoreResult, ScreenResult, score, score_keeping_risk, screens_for};
 
 /// Deserializes an answer set (item → value), refusing an item given twice: with a plain map
 /// the last answer would silently win, and a clinician would not know which one was scored.

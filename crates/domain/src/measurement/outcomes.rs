@@ -1,10 +1,14 @@
-//! Outcomes: one patient's scores over time with the Reliable Change Index against baseline, and
-//! a program's baseline → latest → follow-up figures with the number of patients behind each.
+//! Outcomes: one patient's scores over time with change judged against baseline (cited reliable
+//! change and NHS Talking Therapies recovery), subscales over time (BAM use, risk, protective),
+//! screening cut-offs by the patient's recorded sex, and a program's baseline → latest →
+//! follow-up figures with the number of patients behind each.
+use super::builtin::{BUILTIN_CODES, screening_cutoffs};
 use super::care::{MeasurementResult, MeasurementSettings, OutcomeRow, ResultContext};
-use super::change::{ChangeStatus, RciConfig, caseness_default, change_status, rci};
-use super::definition::{InstrumentDefinition, SeverityBand};
+use super::change::{ChangeJudgement, ChangeRule, ChangeStatus, judge};
+use super::definition::{Aggregate, InstrumentDefinition, SeverityBand};
+use super::score::{ScreenResult, screens_for};
 use crate::ids::ProgramId;
-use crate::patients::EpisodeId;
+use crate::patients::{EpisodeId, Sex};
 use crate::programs::{Population, TrackId};
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -18,6 +22,23 @@ pub struct ScorePoint {
     pub context: ResultContext,
 }
 
+/// One subscale's course (e.g. BAM protective factors). Subscales carry no cited reliable-change
+/// figure, so the change is shown, not judged.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SubscaleOutcome {
+    pub name: String,
+    /// A rise is improvement (BAM protective); otherwise a fall is.
+    pub higher_is_better: bool,
+    pub points: Vec<ScorePoint>,
+    pub follow_ups: Vec<ScorePoint>,
+    pub baseline: Option<ScorePoint>,
+    pub latest: Option<ScorePoint>,
+    /// Latest − baseline.
+    pub change: Option<f64>,
+    /// Highest possible score on the subscale.
+    pub max: f64,
+}
+
 /// A patient's course on one instrument (one episode's treatment results and its follow-ups).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InstrumentOutcome {
@@ -27,11 +48,10 @@ pub struct InstrumentOutcome {
     pub follow_ups: Vec<ScorePoint>,
     pub baseline: Option<ScorePoint>,
     pub latest: Option<ScorePoint>,
-    pub rci: Option<f64>,
-    pub status: Option<ChangeStatus>,
-    /// The smallest change that counts as reliable, in points.
-    pub reliable_change_points: Option<f64>,
-    pub rci_source: Option<String>,
+    /// The change judged from baseline to latest, when both exist and a rule applies.
+    pub judgement: Option<ChangeJudgement>,
+    /// How change is judged on this instrument (method, threshold, caseness, source).
+    pub rule: Option<ChangeRule>,
     /// Whole weeks from baseline to latest.
     pub weeks: i64,
     /// No reliable improvement after the configured number of weeks: review the plan.
@@ -39,23 +59,21 @@ pub struct InstrumentOutcome {
     pub bands: Vec<SeverityBand>,
     /// Highest possible total (for the chart's scale).
     pub max_total: f64,
+    /// Each subscale over time (empty when the instrument has none).
+    pub subscales: Vec<SubscaleOutcome>,
 }
 
-/// Whether lower totals are better and where caseness lies (for recovery). Every built-in total
-/// rises with severity; recovery needs a cited caseness line (PHQ-9, GAD-7).
-fn caseness(code: &str) -> (f64, bool) {
-    match caseness_default(code) {
-        Some(c) => (c.cutoff, c.lower_is_better),
-        // No caseness line: recovery cannot be judged (NaN never compares true).
-        None => (f64::NAN, true),
+impl InstrumentOutcome {
+    pub fn status(&self) -> Option<ChangeStatus> {
+        self.judgement.map(|j| j.status)
     }
-}
 
-/// The change status between two totals, when the instrument has usable RCI numbers.
-pub fn status_between(code: &str, baseline: f64, latest: f64, cfg: Option<&RciConfig>) -> Option<(f64, ChangeStatus)> {
-    let cfg = cfg.filter(|c| c.is_usable())?;
-    let (cut, lower) = caseness(code);
-    Some((rci(baseline, latest, cfg), change_status(baseline, latest, cfg, cut, lower)))
+    /// Anything to show: a total or a subscale score.
+    pub fn has_scores(&self) -> bool {
+        !self.points.is_empty()
+            || !self.follow_ups.is_empty()
+            || self.subscales.iter().any(|s| !s.points.is_empty() || !s.follow_ups.is_empty())
+    }
 }
 
 /// The highest total an instrument can reach (sum of item maxima, or the top band).
@@ -65,34 +83,72 @@ pub fn max_total(def: &InstrumentDefinition) -> f64 {
     if top_band > 0.0 { top_band } else { sum.max(1.0) }
 }
 
+/// The highest score of each subscale (sum or mean of its items' maxima).
+fn subscale_max(def: &InstrumentDefinition, link_ids: &[String], aggregate: Aggregate) -> f64 {
+    let sum: f64 = link_ids.iter().filter_map(|id| def.item(id)).map(|i| f64::from(i.max.max(i.min))).sum();
+    match aggregate {
+        Aggregate::Sum => sum,
+        Aggregate::Mean => sum / link_ids.len().max(1) as f64,
+    }
+}
+
+fn first_last(points: &[ScorePoint]) -> (Option<ScorePoint>, Option<ScorePoint>) {
+    (points.first().copied(), if points.len() > 1 { points.last().copied() } else { None })
+}
+
 /// A patient's outcome on one instrument, from the results of one episode (treatment results
 /// and follow-ups). Baseline = first in-treatment result; latest = last in-treatment result.
+/// Incomplete results (kept for a risk answer) have no scores and are left out.
 pub fn patient_outcome(def: &InstrumentDefinition, results: &[&MeasurementResult], settings: &MeasurementSettings) -> InstrumentOutcome {
     let mut points: Vec<ScorePoint> = Vec::new();
     let mut follow_ups: Vec<ScorePoint> = Vec::new();
-    for r in results.iter().filter(|r| r.instrument == def.code) {
-        let Some(total) = r.score.total else { continue };
-        let p = ScorePoint { date: r.administered_on, total, context: r.context };
-        match r.context {
-            ResultContext::Treatment => points.push(p),
-            ResultContext::FollowUp { .. } => follow_ups.push(p),
+    let mut mine: Vec<&MeasurementResult> = results.iter().copied().filter(|r| r.instrument == def.code && r.score.complete).collect();
+    mine.sort_by_key(|r| r.administered_on);
+    let push = |points: &mut Vec<ScorePoint>, follow_ups: &mut Vec<ScorePoint>, p: ScorePoint| match p.context {
+        ResultContext::Treatment => points.push(p),
+        ResultContext::FollowUp { .. } => follow_ups.push(p),
+    };
+    for r in &mine {
+        if let Some(total) = r.score.total {
+            push(&mut points, &mut follow_ups, ScorePoint { date: r.administered_on, total, context: r.context });
         }
     }
-    points.sort_by_key(|p| p.date);
-    follow_ups.sort_by_key(|p| p.date);
-    let baseline = points.first().copied();
-    let latest = if points.len() > 1 { points.last().copied() } else { None };
-    let cfg = settings.rci_for(&def.code);
-    let judged = match (baseline, latest) {
-        (Some(b), Some(l)) => status_between(&def.code, b.total, l.total, cfg.as_ref()),
+    let subscales = def
+        .scoring
+        .subscales()
+        .iter()
+        .map(|s| {
+            let (mut sp, mut sf) = (Vec::new(), Vec::new());
+            for r in &mine {
+                if let Some(v) = r.score.subscales.iter().find(|(n, _)| *n == s.name).map(|(_, v)| *v) {
+                    push(&mut sp, &mut sf, ScorePoint { date: r.administered_on, total: v, context: r.context });
+                }
+            }
+            let (baseline, latest) = first_last(&sp);
+            SubscaleOutcome {
+                name: s.name.clone(),
+                higher_is_better: s.higher_is_better,
+                change: baseline.zip(latest).map(|(b, l)| l.total - b.total),
+                baseline,
+                latest,
+                points: sp,
+                follow_ups: sf,
+                max: subscale_max(def, &s.link_ids, s.aggregate),
+            }
+        })
+        .collect();
+    let (baseline, latest) = first_last(&points);
+    let rule = settings.change_rule(&def.code);
+    let judgement = match (baseline, latest, &rule) {
+        (Some(b), Some(l), Some(rule)) => judge(b.total, l.total, rule),
         _ => None,
     };
     let weeks = match (baseline, latest) {
         (Some(b), Some(l)) => (l.date - b.date).num_days() / 7,
         _ => 0,
     };
-    let improved = matches!(judged, Some((_, ChangeStatus::ReliableImprovement | ChangeStatus::Recovered)));
-    let plan_review_prompt = judged.is_some() && !improved && weeks >= i64::from(settings.no_improvement_weeks);
+    let improved = judgement.is_some_and(|j| j.status == ChangeStatus::ReliableImprovement);
+    let plan_review_prompt = judgement.is_some() && !improved && weeks >= i64::from(settings.no_improvement_weeks);
     InstrumentOutcome {
         instrument: def.code.clone(),
         name: def.name.clone(),
@@ -100,15 +156,33 @@ pub fn patient_outcome(def: &InstrumentDefinition, results: &[&MeasurementResult
         follow_ups,
         baseline,
         latest,
-        rci: judged.map(|(r, _)| r),
-        status: judged.map(|(_, s)| s),
-        reliable_change_points: cfg.filter(|c| c.is_usable()).map(|c| c.reliable_change_points()),
-        rci_source: cfg.map(|c| c.source.to_string()),
+        judgement,
+        rule: rule.filter(|r| r.reliable.is_usable()),
         weeks,
         plan_review_prompt,
         bands: def.bands.clone(),
         max_total: max_total(def),
+        subscales,
     }
+}
+
+/// The screening cut-offs of a result that apply to the patient (by recorded sex), under the
+/// organization's settings for built-in instruments and the definition's own otherwise.
+pub fn result_screens(
+    result: &MeasurementResult,
+    def: Option<&InstrumentDefinition>,
+    sex: Sex,
+    settings: &MeasurementSettings,
+) -> Vec<ScreenResult> {
+    if !result.score.complete {
+        return Vec::new();
+    }
+    let cutoffs = if BUILTIN_CODES.contains(&result.instrument.as_str()) {
+        screening_cutoffs(&result.instrument, &settings.screening)
+    } else {
+        def.map(|d| d.cutoffs.clone()).unwrap_or_default()
+    };
+    screens_for(&cutoffs, result.score.total, sex)
 }
 
 pub fn status_label(s: ChangeStatus) -> &'static str {
@@ -116,7 +190,6 @@ pub fn status_label(s: ChangeStatus) -> &'static str {
         ChangeStatus::ReliableImprovement => "Reliable improvement",
         ChangeStatus::NoReliableChange => "No reliable change",
         ChangeStatus::ReliableDeterioration => "Reliable deterioration",
-        ChangeStatus::Recovered => "Recovered",
     }
 }
 
@@ -163,8 +236,9 @@ impl Share {
 
 /// One instrument's program outcome. Each episode counts once: its baseline (first in-treatment
 /// total), its latest (last in-treatment total, when it has two or more), its follow-up (last
-/// post-discharge total). Improvement and deterioration are shares of episodes with a baseline
-/// and a latest and usable RCI numbers; recovery is a share of those whose baseline was a case.
+/// post-discharge total). Improvement and deterioration are shares of episodes with a baseline, a
+/// latest and a usable reliable-change rule; recovery and reliable recovery (NHS Talking
+/// Therapies) are shares of those whose baseline was a case.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProgramInstrumentOutcome {
     pub instrument: String,
@@ -173,7 +247,33 @@ pub struct ProgramInstrumentOutcome {
     pub follow_up: Figure,
     pub reliable_improvement: Share,
     pub reliable_deterioration: Share,
+    /// A case at baseline, below caseness at the latest measure.
     pub recovered: Share,
+    /// Recovered with reliable improvement.
+    pub reliable_recovery: Share,
+    /// Each subscale (BAM: use, risk factors, protective factors), counted like the total.
+    pub subscales: Vec<SubscaleFigures>,
+}
+
+/// One subscale's program figures: the mean at baseline, latest and follow-up, with their n.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SubscaleFigures {
+    pub name: String,
+    /// A rise is improvement (BAM protective factors); otherwise a fall is.
+    pub higher_is_better: bool,
+    pub baseline: Figure,
+    pub latest: Figure,
+    pub follow_up: Figure,
+}
+
+/// Baseline (first in-treatment), latest (last in-treatment, when two or more) and follow-up
+/// (last post-discharge) values of one episode's series, as `(date-ordered rows, value of a row)`.
+fn course(rs: &[&OutcomeRow], value: impl Fn(&OutcomeRow) -> Option<f64>) -> (Option<f64>, Option<f64>, Option<f64>) {
+    let treatment: Vec<f64> = rs.iter().filter(|r| r.context == ResultContext::Treatment).filter_map(|r| value(r)).collect();
+    let follow_up = rs.iter().rev().filter(|r| matches!(r.context, ResultContext::FollowUp { .. })).find_map(|r| value(r));
+    let baseline = treatment.first().copied();
+    let latest = if treatment.len() > 1 { treatment.last().copied() } else { None };
+    (baseline, latest, follow_up)
 }
 
 fn passes(row: &OutcomeRow, f: &OutcomeFilter, baseline: NaiveDate) -> bool {
@@ -185,6 +285,11 @@ fn passes(row: &OutcomeRow, f: &OutcomeFilter, baseline: NaiveDate) -> bool {
         && f.level_code.as_ref().is_none_or(|code| {
             row.levels.iter().any(|(l, from, to)| l.code == *code && *from <= baseline && to.is_none_or(|t| baseline <= t))
         })
+}
+
+/// Whether a rise on a built-in instrument's subscale is improvement (BAM protective factors).
+fn subscale_higher_is_better(instrument: &str, name: &str) -> bool {
+    super::builtin::builtin(instrument).is_some_and(|d| d.scoring.subscales().iter().any(|s| s.name == name && s.higher_is_better))
 }
 
 /// Program outcomes per instrument, in instrument-code order.
@@ -203,43 +308,74 @@ pub fn program_outcomes(rows: &[OutcomeRow], filter: &OutcomeFilter, settings: &
         improved: usize,
         deteriorated: usize,
         recovered: usize,
+        reliably_recovered: usize,
         cases: usize,
     }
     let mut per: BTreeMap<&str, Acc> = BTreeMap::new();
+    // instrument → subscale name → (baselines, latests, follow-ups), in first-seen order
+    type SubAcc = Vec<(String, Vec<f64>, Vec<f64>, Vec<f64>)>;
+    let mut subs: BTreeMap<&str, SubAcc> = BTreeMap::new();
     for ((instrument, _), mut rs) in groups {
         rs.sort_by_key(|r| r.administered_on);
-        let treatment: Vec<&&OutcomeRow> = rs.iter().filter(|r| r.context == ResultContext::Treatment).collect();
-        let Some(first) = treatment.first() else { continue };
+        // The episode's baseline is its first in-treatment result, whatever it scored.
+        let Some(first) = rs.iter().find(|r| r.context == ResultContext::Treatment) else { continue };
         if !passes(first, filter, first.administered_on) {
             continue;
         }
-        let e = per.entry(instrument).or_default();
-        e.baseline.push(first.total);
-        let cfg = settings.rci_for(instrument);
-        if treatment.len() > 1
-            && let Some(last) = treatment.last()
-        {
-            e.latest.push(last.total);
-            if let Some((_, status)) = status_between(instrument, first.total, last.total, cfg.as_ref()) {
-                e.judged += 1;
-                match status {
-                    ChangeStatus::ReliableImprovement => e.improved += 1,
-                    ChangeStatus::Recovered => {
-                        e.improved += 1;
+        let (baseline, latest, follow_up) = course(&rs, |r| r.total);
+        if let Some(b) = baseline {
+            let e = per.entry(instrument).or_default();
+            e.baseline.push(b);
+            if let Some(l) = latest {
+                e.latest.push(l);
+                if let Some(j) = settings.change_rule(instrument).as_ref().and_then(|rule| judge(b, l, rule)) {
+                    e.judged += 1;
+                    match j.status {
+                        ChangeStatus::ReliableImprovement => e.improved += 1,
+                        ChangeStatus::ReliableDeterioration => e.deteriorated += 1,
+                        ChangeStatus::NoReliableChange => {}
+                    }
+                    if j.case_at_baseline == Some(true) {
+                        e.cases += 1;
+                    }
+                    if j.recovered == Some(true) {
                         e.recovered += 1;
                     }
-                    ChangeStatus::ReliableDeterioration => e.deteriorated += 1,
-                    ChangeStatus::NoReliableChange => {}
+                    if j.reliable_recovery == Some(true) {
+                        e.reliably_recovered += 1;
+                    }
                 }
-                let (cut, lower) = caseness(instrument);
-                let case = if lower { first.total >= cut } else { first.total < cut };
-                if case {
-                    e.cases += 1;
+            }
+            if let Some(f) = follow_up {
+                e.follow_up.push(f);
+            }
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for r in &rs {
+            for (n, _) in &r.subscales {
+                if !names.contains(&n.as_str()) {
+                    names.push(n);
                 }
             }
         }
-        if let Some(f) = rs.iter().rev().find(|r| matches!(r.context, ResultContext::FollowUp { .. })) {
-            e.follow_up.push(f.total);
+        if names.is_empty() {
+            continue;
+        }
+        per.entry(instrument).or_default();
+        let acc = subs.entry(instrument).or_default();
+        for name in names {
+            let (b, l, f) = course(&rs, |r| r.subscales.iter().find(|(n, _)| n == name).map(|(_, v)| *v));
+            let i = match acc.iter().position(|(n, ..)| n == name) {
+                Some(i) => i,
+                None => {
+                    acc.push((name.to_string(), Vec::new(), Vec::new(), Vec::new()));
+                    acc.len() - 1
+                }
+            };
+            let slot = &mut acc[i];
+            slot.1.extend(b);
+            slot.2.extend(l);
+            slot.3.extend(f);
         }
     }
     per.into_iter()
@@ -251,6 +387,19 @@ pub fn program_outcomes(rows: &[OutcomeRow], filter: &OutcomeFilter, settings: &
             reliable_improvement: Share::of(a.improved, a.judged),
             reliable_deterioration: Share::of(a.deteriorated, a.judged),
             recovered: Share::of(a.recovered, a.cases),
+            reliable_recovery: Share::of(a.reliably_recovered, a.cases),
+            subscales: subs
+                .remove(instrument)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(name, b, l, f)| SubscaleFigures {
+                    higher_is_better: subscale_higher_is_better(instrument, &name),
+                    name,
+                    baseline: Figure::of(&b),
+                    latest: Figure::of(&l),
+                    follow_up: Figure::of(&f),
+                })
+                .collect(),
         })
         .collect()
 }

@@ -1,7 +1,8 @@
 //! Scoring a completed instrument: refuse incomplete or impossible answers, then compute the
 //! total, subscales, band, screening cut-offs, triage and risk flags.
-use super::definition::{Aggregate, InstrumentDefinition, ItemDef, RiskLevel, Scoring};
+use super::definition::{Aggregate, Cutoff, InstrumentDefinition, ItemDef, RiskLevel, Scoring};
 use crate::error::Fields;
+use crate::patients::Sex;
 use crate::{DomainError, Result};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,6 +21,29 @@ pub struct ScreenResult {
     pub label: String,
     pub at_least: f64,
     pub positive: bool,
+    /// The recorded sex the cut-off is for (AUDIT-C), `None` for every patient.
+    pub sex: Option<Sex>,
+    pub source: String,
+}
+
+/// The screening cut-offs that apply to a patient of recorded `sex`, applied to `total`: a
+/// cut-off for one sex applies to patients recorded as that sex; when the recorded sex is neither
+/// male nor female (unknown, intersex), every cut-off is shown, each saying whom it is for.
+pub fn screens_for(cutoffs: &[Cutoff], total: Option<f64>, sex: Sex) -> Vec<ScreenResult> {
+    let Some(t) = total else { return Vec::new() };
+    let known = matches!(sex, Sex::Male | Sex::Female);
+    cutoffs
+        .iter()
+        .filter(|c| !known || c.sex.is_none_or(|s| s == sex))
+        .map(|c| ScreenResult {
+            code: c.code.clone(),
+            label: c.label.clone(),
+            at_least: c.at_least,
+            positive: t >= c.at_least,
+            sex: c.sex,
+            source: c.source.clone(),
+        })
+        .collect()
 }
 
 /// Something the clinic must act on, raised by individual answers.
@@ -155,14 +179,8 @@ pub fn score(def: &InstrumentDefinition, responses: &BTreeMap<String, i32>) -> R
 
     let band =
         total.and_then(|t| def.bands.iter().find(|b| b.min <= t && t <= b.max)).map(|b| BandHit { label: b.label.clone(), level: b.level });
-    let screens = match total {
-        Some(t) => def
-            .cutoffs
-            .iter()
-            .map(|c| ScreenResult { code: c.code.clone(), label: c.label.clone(), at_least: c.at_least, positive: t >= c.at_least })
-            .collect(),
-        None => Vec::new(),
-    };
+    // Scoring does not know the patient: every cut-off is applied; readers pick by recorded sex.
+    let screens = screens_for(&def.cutoffs, total, Sex::Unknown);
 
     let (triage, flags) = apply_rules(def, responses);
     Ok(ScoreResult { instrument: def.code.clone(), total, subscales, band, screens, triage, flags, complete: true })

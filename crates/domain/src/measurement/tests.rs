@@ -180,9 +180,29 @@ fn audit_c_three_is_positive_for_women_only_and_cutoffs_are_configurable() {
     let r = score(&def("audit-c"), &in_order(&[2, 1, 1])).expect("scores");
     assert_eq!((r.screen("positive_men"), r.screen("positive_women")), (Some(true), Some(true)));
     // A clinic that uses ≥5 for men
-    let cfg = InstrumentConfig { audit_c_positive_men: 5.0, ..InstrumentConfig::default() };
+    let cfg = InstrumentConfig { screening: ScreeningCutoffs { audit_c_positive_men: 5.0, ..Default::default() }, ..Default::default() };
     let d = builtin_with("audit-c", &cfg).expect("built in");
     assert_eq!(score(&d, &in_order(&[2, 1, 1])).expect("scores").screen("positive_men"), Some(false));
+}
+
+#[test]
+fn audit_c_applies_the_cut_off_for_the_recorded_sex_and_both_when_not_recorded() {
+    use crate::patients::Sex;
+    let cutoffs = def("audit-c").cutoffs;
+    let pick =
+        |sex: Sex| -> Vec<(String, bool)> { screens_for(&cutoffs, Some(3.0), sex).into_iter().map(|s| (s.code, s.positive)).collect() };
+    // A total of 3: positive for a woman (≥ 3), negative for a man (≥ 4)
+    assert_eq!(pick(Sex::Female), vec![("positive_women".to_string(), true)]);
+    assert_eq!(pick(Sex::Male), vec![("positive_men".to_string(), false)]);
+    // Sex not recorded (or intersex): both cut-offs, each saying whom it is for
+    let both = screens_for(&cutoffs, Some(3.0), Sex::Unknown);
+    assert_eq!(
+        both.iter().map(|s| (s.code.as_str(), s.sex)).collect::<Vec<_>>(),
+        vec![("positive_men", Some(Sex::Male)), ("positive_women", Some(Sex::Female))]
+    );
+    assert_eq!(pick(Sex::Intersex).len(), 2);
+    // No total (an incomplete result): no screen at all
+    assert!(screens_for(&cutoffs, None, Sex::Female).is_empty());
 }
 
 #[test]
@@ -276,7 +296,7 @@ fn pcl5_probable_ptsd_from_thirty_three_by_default() {
     assert_eq!(r.total, Some(32.0));
     assert_eq!(r.screen("probable_ptsd"), Some(false));
     // …but positive for a clinic that uses 31
-    let cfg = InstrumentConfig { pcl5_probable_ptsd: 31.0, ..InstrumentConfig::default() };
+    let cfg = InstrumentConfig { screening: ScreeningCutoffs { pcl5_probable_ptsd: 31.0, ..Default::default() }, ..Default::default() };
     let r = score(&builtin_with("pcl5", &cfg).expect("built in"), &in_order(&values)).expect("scores");
     assert_eq!(r.screen("probable_ptsd"), Some(true));
 }
@@ -379,7 +399,7 @@ fn edeq_global_is_the_mean_of_four_subscale_means() {
         ("17", 0),
         ("18", 12),
     ]);
-    // Global = (2.0 + 1.4 + 3.0 + 3.0) / 4 = 9.4 / 4 = 2.35 → ≥ 2.3 community, < 2.8 clinical
+    // Global = (2.0 + 1.4 + 3.0 + 3.0) / 4 = 9.4 / 4 = 2.35 → below the clinical range (≥ 4)
     let r = score(&def("edeq"), &a).expect("scores");
     let sub = |n: &str| r.subscale(n).expect("subscale");
     assert!(close(sub("restraint"), 2.0));
@@ -387,8 +407,10 @@ fn edeq_global_is_the_mean_of_four_subscale_means() {
     assert!(close(sub("shape_concern"), 3.0));
     assert!(close(sub("weight_concern"), 3.0));
     assert!(close(r.total.expect("global"), 2.35));
-    assert_eq!(r.screen("probable_community"), Some(true));
-    assert_eq!(r.screen("probable_clinical"), Some(false));
+    assert_eq!(r.screen("clinical_range"), Some(false));
+    // A service using 2.3 (community samples of young women) counts it
+    let cfg = InstrumentConfig { screening: ScreeningCutoffs { edeq_global_clinical: 2.3, ..Default::default() }, ..Default::default() };
+    assert_eq!(score(&builtin_with("edeq", &cfg).expect("built in"), &a).expect("scores").screen("clinical_range"), Some(true));
     // Items 13–18 may be left blank; a scored item may not; a 7 is impossible.
     let mut b = a.clone();
     for i in 13..=18 {
@@ -416,54 +438,186 @@ fn edeqs_weekly_total() {
 fn rci_worked_from_the_formula() {
     // SD 5, r 0.84: SE = 5·√0.16 = 5·0.4 = 2.0; S_diff = √2·2.0 = 2.828427…
     // 20 → 10: (10 − 20) / 2.828427 = −3.535534
-    let cfg = RciConfig { sd_baseline: 5.0, reliability: 0.84, source: "test" };
+    let cfg = RciConfig { sd_baseline: 5.0, reliability: 0.84 };
     assert!(close(cfg.s_diff(), 2.0 * std::f64::consts::SQRT_2));
     assert!((rci(20.0, 10.0, &cfg) - (-3.535_533_905_932_737)).abs() < 1e-9);
     // SD 4, r 0.75: SE = 4·√0.25 = 2.0; S_diff = 2.828427…; 6 → 11: 5 / 2.828427 = 1.767767 (not reliable)
-    let cfg = RciConfig { sd_baseline: 4.0, reliability: 0.75, source: "test" };
+    let cfg = RciConfig { sd_baseline: 4.0, reliability: 0.75 };
     assert!((rci(6.0, 11.0, &cfg) - 1.767_766_952_966_368_8).abs() < 1e-9);
-    // An unusable configuration gives NaN rather than a false "reliable".
-    let bad = RciConfig { sd_baseline: 0.0, reliability: 0.8, source: "test" };
+    // An unusable configuration gives NaN rather than a false "reliable", and no judgement.
+    let bad = RciConfig { sd_baseline: 0.0, reliability: 0.8 };
     assert!(rci(20.0, 10.0, &bad).is_nan());
-    assert!(RciConfig { sd_baseline: 5.0, reliability: 1.0, source: "test" }.reliable_change_points().is_nan());
-    assert_eq!(change_status(20.0, 10.0, &bad, 10.0, true), ChangeStatus::NoReliableChange);
+    assert!(RciConfig { sd_baseline: 5.0, reliability: 1.0 }.reliable_change_points().is_nan());
+    let rule = ChangeRule { reliable: ReliableChange::Index(bad), caseness: Some(10.0), lower_is_better: true, source: "test".into() };
+    assert_eq!(judge(20.0, 10.0, &rule), None);
+}
+
+fn phq9_rule() -> ChangeRule {
+    change_rule_default("phq9", &ScreeningCutoffs::default()).expect("PHQ-9 has a cited rule")
 }
 
 #[test]
-fn phq9_change_stories_with_default_rci() {
-    // Default PHQ-9: SD 5.7, r 0.84 → S_diff = √2·5.7·0.4 = 3.224407
-    let cfg = rci_default("phq9").expect("default");
-    let case = caseness_default("phq9").expect("caseness");
-    assert!((cfg.s_diff() - 3.224_406_922).abs() < 1e-6);
-    // 1.96 · 3.224407 = 6.319838 points: a drop of 7 is reliable, a drop of 6 is not
-    assert!((cfg.reliable_change_points() - 6.319_837_567).abs() < 1e-6);
-    assert_eq!(change_status(16.0, 10.0, &cfg, case.cutoff, true), ChangeStatus::NoReliableChange);
-    assert_eq!(change_status(16.0, 9.0, &cfg, case.cutoff, true), ChangeStatus::Recovered);
-    // 18 → 8: −10 / 3.2244 = −3.10 → reliable, and crossed from ≥10 to <10 → recovered
-    assert_eq!(change_status(18.0, 8.0, &cfg, case.cutoff, case.lower_is_better), ChangeStatus::Recovered);
-    // 20 → 12: −8 / 3.2244 = −2.48 → reliable, but 12 is still a case → reliable improvement
-    assert_eq!(change_status(20.0, 12.0, &cfg, case.cutoff, true), ChangeStatus::ReliableImprovement);
-    // 18 → 13: −5 / 3.2244 = −1.55 → not reliable
-    assert_eq!(change_status(18.0, 13.0, &cfg, case.cutoff, true), ChangeStatus::NoReliableChange);
-    // 11 → 9: crossed the line but −2 / 3.2244 = −0.62 → not reliable, so not recovered
-    assert_eq!(change_status(11.0, 9.0, &cfg, case.cutoff, true), ChangeStatus::NoReliableChange);
-    // 8 → 16: +8 / 3.2244 = +2.48 → reliable deterioration
-    assert_eq!(change_status(8.0, 16.0, &cfg, case.cutoff, true), ChangeStatus::ReliableDeterioration);
+fn phq9_change_follows_nhs_talking_therapies_six_points_and_caseness_ten() {
+    let rule = phq9_rule();
+    assert_eq!((rule.reliable, rule.caseness), (ReliableChange::Points { points: 6.0 }, Some(10.0)));
+    let j = |b: f64, l: f64| judge(b, l, &rule).expect("judged");
+    // 16 → 10: a drop of 6 is reliable, but 10 is still a case → reliable improvement, not recovered
+    let a = j(16.0, 10.0);
+    assert_eq!((a.status, a.recovered, a.reliable_recovery), (ChangeStatus::ReliableImprovement, Some(false), Some(false)));
+    // 16 → 9: a drop of 7, from a case to below 10 → reliable recovery
+    let a = j(16.0, 9.0);
+    assert_eq!((a.status, a.recovered, a.reliable_recovery), (ChangeStatus::ReliableImprovement, Some(true), Some(true)));
+    assert_eq!((a.change, a.rci), (-7.0, None));
+    // 11 → 9: crossed the line with a drop of 2 → recovered (the NHS definition) but not reliably
+    let a = j(11.0, 9.0);
+    assert_eq!((a.status, a.recovered, a.reliable_recovery), (ChangeStatus::NoReliableChange, Some(true), Some(false)));
+    // 18 → 13: a drop of 5 → no reliable change
+    assert_eq!(j(18.0, 13.0).status, ChangeStatus::NoReliableChange);
+    // 8 → 14: a rise of 6 → reliable deterioration; 8 was not a case → recovery not judged
+    let a = j(8.0, 14.0);
+    assert_eq!(
+        (a.status, a.case_at_baseline, a.recovered, a.reliable_recovery),
+        (ChangeStatus::ReliableDeterioration, Some(false), None, None)
+    );
 }
 
 #[test]
-fn gad7_recovery_uses_caseness_eight_and_higher_is_better_scales_flip() {
-    // SD 3, r 0.80: S_diff = √2·3·√0.2 = √2·3·0.447214 = 1.897367
-    let cfg = RciConfig { sd_baseline: 3.0, reliability: 0.80, source: "test" };
-    let case = caseness_default("gad7").expect("caseness");
-    assert_eq!(case.cutoff, 8.0);
-    // 12 → 7: −5 / 1.897367 = −2.64 → reliable, 12 ≥ 8 and 7 < 8 → recovered
-    assert_eq!(change_status(12.0, 7.0, &cfg, case.cutoff, true), ChangeStatus::Recovered);
-    // 12 → 8: −4 / 1.897367 = −2.11 → reliable, but 8 is still a case
-    assert_eq!(change_status(12.0, 8.0, &cfg, case.cutoff, true), ChangeStatus::ReliableImprovement);
-    // A scale where higher is better (e.g. a wellbeing score, case below 20): 15 → 21 is +6 / 1.897 = +3.16
-    assert_eq!(change_status(15.0, 21.0, &cfg, 20.0, false), ChangeStatus::Recovered);
-    assert_eq!(change_status(21.0, 15.0, &cfg, 20.0, false), ChangeStatus::ReliableDeterioration);
+fn gad7_reliable_change_is_four_points_and_caseness_eight() {
+    let rule = change_rule_default("gad7", &ScreeningCutoffs::default()).expect("GAD-7 has a cited rule");
+    // 12 → 7: a drop of 5 (≥ 4) and from ≥ 8 to < 8 → reliable recovery
+    let a = judge(12.0, 7.0, &rule).expect("judged");
+    assert_eq!((a.status, a.reliable_recovery), (ChangeStatus::ReliableImprovement, Some(true)));
+    // 12 → 8: a drop of 4 is reliable, but 8 is still a case
+    let a = judge(12.0, 8.0, &rule).expect("judged");
+    assert_eq!((a.status, a.recovered), (ChangeStatus::ReliableImprovement, Some(false)));
+    // 10 → 7: a drop of 3 → not reliable; recovered, not reliably
+    let a = judge(10.0, 7.0, &rule).expect("judged");
+    assert_eq!((a.status, a.recovered, a.reliable_recovery), (ChangeStatus::NoReliableChange, Some(true), Some(false)));
+}
+
+#[test]
+fn pcl5_change_is_ten_points_and_caseness_is_the_organizations_probable_ptsd_cut_off() {
+    let rule = change_rule_default("pcl5", &ScreeningCutoffs::default()).expect("PCL-5 has a cited rule");
+    assert_eq!((rule.reliable.threshold_points(), rule.caseness), (10.0, Some(33.0)));
+    // 45 → 32: a drop of 13 and below 33 → reliable recovery
+    assert_eq!(judge(45.0, 32.0, &rule).expect("judged").reliable_recovery, Some(true));
+    // 40 → 31: a drop of 9 → not reliable by the default 10
+    assert_eq!(judge(40.0, 31.0, &rule).expect("judged").status, ChangeStatus::NoReliableChange);
+    // A clinic using 31 for probable PTSD: 32 is still a case
+    let rule = change_rule_default("pcl5", &ScreeningCutoffs { pcl5_probable_ptsd: 31.0, ..Default::default() }).expect("rule");
+    assert_eq!(judge(45.0, 32.0, &rule).expect("judged").recovered, Some(false));
+}
+
+#[test]
+fn an_organization_may_judge_change_by_its_own_points_caseness_or_rci() {
+    let mut s = care::MeasurementSettings::default();
+    assert_eq!(s.change_rule("audit"), None, "no cited constant: not judged");
+    s.reliable_change_points.insert("phq9".into(), 5.0);
+    s.caseness.insert("phq9".into(), 12.0);
+    let rule = s.change_rule("phq9").expect("rule");
+    assert_eq!(
+        (rule.reliable, rule.caseness, rule.source.as_str()),
+        (ReliableChange::Points { points: 5.0 }, Some(12.0), "organization setting (points)")
+    );
+    // 18 → 11: a drop of 7 ≥ 5, and 11 < 12 → reliable recovery under the clinic's numbers
+    assert_eq!(judge(18.0, 11.0, &rule).expect("judged").reliable_recovery, Some(true));
+    // RCI numbers win over points: SD 5.7, r 0.84 → S_diff = √2·5.7·0.4 = 3.224407; 18 → 11: −7 / 3.224407 = −2.170942 → reliable
+    s.rci.insert("phq9".into(), care::RciOverride { sd_baseline: 5.7, reliability: 0.84 });
+    let rule = s.change_rule("phq9").expect("rule");
+    let a = judge(18.0, 11.0, &rule).expect("judged");
+    assert!((a.rci.expect("an index") - (-2.170_942)).abs() < 1e-5, "{a:?}");
+    assert_eq!(a.status, ChangeStatus::ReliableImprovement);
+    assert!((rule.reliable.threshold_points() - 6.319_837_567).abs() < 1e-6, "1.96 · 3.2244");
+}
+
+#[test]
+fn the_settings_form_parses_per_instrument_constants_and_cut_offs() {
+    let current = care::MeasurementSettings::default();
+    let form = care::MeasurementSettingsForm {
+        reliable_change_points: Some("phq9=5, gad7 = 3".into()),
+        caseness: Some("phq9: 12".into()),
+        audit_c_positive_women: "4".into(),
+        edeq_global_clinical: "2.8".into(),
+        ..Default::default()
+    };
+    let s = care::MeasurementSettings::parse(&form, &current).expect("parses");
+    assert_eq!(s.reliable_change_points, BTreeMap::from([("gad7".to_string(), 3.0), ("phq9".to_string(), 5.0)]));
+    assert_eq!(s.caseness, BTreeMap::from([("phq9".to_string(), 12.0)]));
+    assert_eq!((s.screening.audit_c_positive_women, s.screening.audit_c_positive_men, s.screening.edeq_global_clinical), (4.0, 4.0, 2.8));
+    // Left out: unchanged; blank: back to the cited defaults.
+    let kept = care::MeasurementSettings::parse(&care::MeasurementSettingsForm::default(), &s).expect("parses");
+    assert_eq!((kept.reliable_change_points.len(), kept.screening.edeq_global_clinical), (2, 2.8));
+    let cleared = care::MeasurementSettings::parse(
+        &care::MeasurementSettingsForm { reliable_change_points: Some(String::new()), ..Default::default() },
+        &s,
+    )
+    .expect("parses");
+    assert!(cleared.reliable_change_points.is_empty());
+    // Every problem at once.
+    let bad = care::MeasurementSettingsForm {
+        reliable_change_points: Some("phq9=0, PHQ 9=4, gad7".into()),
+        pcl5_probable_ptsd: "90".into(),
+        ..Default::default()
+    };
+    let errs = field_errors(care::MeasurementSettings::parse(&bad, &current).expect_err("refused"));
+    assert_eq!(
+        errs,
+        vec![
+            ("reliable_change_points".into(), "out_of_range".into()),
+            ("reliable_change_points".into(), "invalid_code".into()),
+            ("reliable_change_points".into(), "invalid_pair".into()),
+            ("pcl5_probable_ptsd".into(), "out_of_range".into()),
+        ]
+    );
+}
+
+#[test]
+fn a_patients_bam_subscales_run_over_time_with_protective_factors_rising_as_improvement() {
+    use care::{MeasurementResult, ResultContext, ResultSource, StoredScore};
+    let d = def("bam-iop");
+    let settings = care::MeasurementSettings::default();
+    let week = |on: &str, use_: i32, protective: i32| {
+        // Use items 4, 5, 6 carry `use_` on item 4; protective items 9, 10, 12, 13, 16 carry `protective` on item 9
+        let mut a = bam_week();
+        for (k, v) in [("4", use_), ("5", 0), ("6", 0), ("9", protective), ("10", 0), ("12", 0), ("13", 0), ("14", 0), ("16", 0)] {
+            a.insert(k.into(), v);
+        }
+        let scored = score(&d, &a).expect("scores");
+        MeasurementResult {
+            id: care::ResultId::new(),
+            patient_id: crate::patients::PatientId::new(),
+            episode_id: crate::patients::EpisodeId::new(),
+            program_id: crate::ids::ProgramId::new(),
+            instrument: d.code.clone(),
+            instrument_name: d.name.clone(),
+            loinc: None,
+            total_loinc: None,
+            administered_on: on.parse().expect("date"),
+            context: ResultContext::Treatment,
+            source: ResultSource::Staff,
+            entered_by: "test".into(),
+            responses: a,
+            score: StoredScore::from(&scored),
+            recorded_at: chrono::DateTime::UNIX_EPOCH,
+        }
+    };
+    let results = [week("2024-03-04", 3, 1), week("2024-03-11", 2, 2), week("2024-03-18", 0, 4)];
+    let refs: Vec<&MeasurementResult> = results.iter().collect();
+    let o = outcomes::patient_outcome(&d, &refs, &settings);
+    assert!(o.points.is_empty() && o.judgement.is_none(), "BAM has no total to judge");
+    assert!(o.has_scores());
+    let sub = |n: &str| o.subscales.iter().find(|s| s.name == n).expect("subscale");
+    // Use: 3 → 0 (change −3, lower is better); protective: 1 → 4 (change +3, higher is better)
+    assert_eq!(
+        (sub("use").baseline.map(|p| p.total), sub("use").latest.map(|p| p.total), sub("use").change),
+        (Some(3.0), Some(0.0), Some(-3.0))
+    );
+    assert_eq!((sub("protective").change, sub("protective").higher_is_better, sub("use").higher_is_better), (Some(3.0), true, false));
+    assert_eq!(sub("protective").points.len(), 3);
+    // Risk items (1, 2, 3, 8, 11, 15) are unchanged from the worked week: 10 each time
+    assert_eq!(sub("risk").change, Some(0.0));
+    // Maxima: use 3 items × 4 = 12; protective 6 items × 4 = 24
+    assert_eq!((sub("use").max, sub("protective").max), (12.0, 24.0));
 }
 
 #[test]

@@ -57,6 +57,7 @@ fn program() -> Program {
         delivery_modes: vec![DeliveryMode::InPerson],
         plan_review_days: 30,
         group_cap: 12,
+        clinical_lead: None,
     }
 }
 

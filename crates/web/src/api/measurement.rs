@@ -12,7 +12,10 @@ use openiop_app::measurement as uc;
 use openiop_domain::DomainError;
 use openiop_domain::measurement::InstrumentDefinition;
 use openiop_domain::measurement::care::*;
-use openiop_domain::measurement::outcomes::{Figure, InstrumentOutcome, ProgramInstrumentOutcome, ScorePoint, Share, status_label};
+use openiop_domain::measurement::outcomes::{
+    Figure, InstrumentOutcome, ProgramInstrumentOutcome, ScorePoint, Share, SubscaleOutcome, result_screens, status_label,
+};
+use openiop_domain::patients::Sex;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
@@ -116,17 +119,95 @@ pub struct SettingsBody {
     /// Post-discharge follow-up offsets in days (default 30, 90, 180).
     pub follow_up_days: Vec<u32>,
     pub link_expiry_days: u32,
-    /// Hours within which a risk flag's assessment task is due (default 4).
+    /// Hours within which a moderate risk (or PHQ-9 item 9 > 0) must be assessed (default 4).
     pub risk_task_due_hours: u32,
+    /// Minutes within which a high risk must be assessed (default 0: immediately). Left out: unchanged.
+    #[serde(default)]
+    pub risk_high_due_minutes: Option<u32>,
+    /// Days within which a low risk is reviewed when no session is booked (default 7). Left out: unchanged.
+    #[serde(default)]
+    pub risk_low_fallback_days: Option<u32>,
+    /// Reliable change in points per instrument code, replacing the cited defaults (PHQ-9 6,
+    /// GAD-7 4: NHS Talking Therapies; PCL-5 10: National Center for PTSD). Left out: unchanged;
+    /// `{}`: the cited defaults.
+    #[serde(default)]
+    pub reliable_change_points: Option<BTreeMap<String, f64>>,
+    /// Caseness cut-offs per instrument code (recovery = from at or above to below), replacing the
+    /// cited defaults (PHQ-9 10, GAD-7 8; PCL-5: the probable-PTSD cut-off). Left out: unchanged.
+    #[serde(default)]
+    pub caseness: Option<BTreeMap<String, f64>>,
+    /// AUDIT-C positive screen for men (default 4, Bradley et al. 2007). Left out: unchanged.
+    #[serde(default)]
+    pub audit_c_positive_men: Option<f64>,
+    /// AUDIT-C positive screen for women (default 3, Bradley et al. 2003, 2007). Left out: unchanged.
+    #[serde(default)]
+    pub audit_c_positive_women: Option<f64>,
+    /// PCL-5 probable PTSD (default 33; National Center for PTSD: 31–33). Left out: unchanged.
+    #[serde(default)]
+    pub pcl5_probable_ptsd: Option<f64>,
+    /// EDE-Q global clinical range (default 4). Left out: unchanged.
+    #[serde(default)]
+    pub edeq_global_clinical: Option<f64>,
+    /// How change is judged on each built-in instrument that has a rule, under these settings.
+    /// Read-only: ignored when sent.
+    #[serde(default, skip_deserializing)]
+    #[schema(read_only)]
+    pub change_rules: Vec<ChangeRuleBody>,
+}
+
+/// How change is judged on one instrument.
+#[derive(Serialize, Deserialize, ToSchema, Default)]
+pub struct ChangeRuleBody {
+    pub instrument: String,
+    /// points (a fixed difference) | index (Reliable Change Index, Jacobson & Truax 1991)
+    pub method: String,
+    /// The smallest change, in points, that counts as reliable.
+    pub reliable_change_points: f64,
+    /// At or above it is a case (for recovery); none: recovery is not judged.
+    pub caseness: Option<f64>,
+    /// The citation, or "organization setting".
+    pub source: String,
+}
+
+impl ChangeRuleBody {
+    fn of(instrument: &str, r: &openiop_domain::measurement::ChangeRule) -> Self {
+        Self {
+            instrument: instrument.to_string(),
+            method: r.reliable.method().into(),
+            reliable_change_points: r.reliable.threshold_points(),
+            caseness: r.caseness,
+            source: r.source.clone(),
+        }
+    }
+}
+
+/// `code=value` pairs for the settings form; a code that could not be written that way is refused.
+fn pairs(field: &str, m: &BTreeMap<String, f64>) -> Result<String, DomainError> {
+    if m.keys().any(|k| k.is_empty() || k.contains(['=', ':', ',', ';', '\n'])) {
+        return Err(DomainError::field(field, "invalid_code", "instrument codes are 2–40 lowercase letters, digits or dashes (e.g. phq9)"));
+    }
+    Ok(m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "))
 }
 
 impl From<MeasurementSettings> for SettingsBody {
     fn from(s: MeasurementSettings) -> Self {
         Self {
             no_improvement_weeks: s.no_improvement_weeks,
-            follow_up_days: s.follow_up_days,
             link_expiry_days: s.link_expiry_days,
             risk_task_due_hours: s.risk_task_due_hours,
+            risk_high_due_minutes: Some(s.risk_high_due_minutes),
+            risk_low_fallback_days: Some(s.risk_low_fallback_days),
+            change_rules: openiop_domain::measurement::BUILTIN_CODES
+                .iter()
+                .filter_map(|c| s.change_rule(c).map(|r| ChangeRuleBody::of(c, &r)))
+                .collect(),
+            follow_up_days: s.follow_up_days,
+            reliable_change_points: Some(s.reliable_change_points),
+            caseness: Some(s.caseness),
+            audit_c_positive_men: Some(s.screening.audit_c_positive_men),
+            audit_c_positive_women: Some(s.screening.audit_c_positive_women),
+            pcl5_probable_ptsd: Some(s.screening.pcl5_probable_ptsd),
+            edeq_global_clinical: Some(s.screening.edeq_global_clinical),
         }
     }
 }
@@ -148,6 +229,14 @@ async fn put_settings(
         follow_up_days: b.follow_up_days.iter().map(u32::to_string).collect::<Vec<_>>().join(","),
         link_expiry_days: b.link_expiry_days.to_string(),
         risk_task_due_hours: b.risk_task_due_hours.to_string(),
+        risk_high_due_minutes: b.risk_high_due_minutes.map(|m| m.to_string()).unwrap_or_default(),
+        risk_low_fallback_days: b.risk_low_fallback_days.map(|d| d.to_string()).unwrap_or_default(),
+        reliable_change_points: b.reliable_change_points.as_ref().map(|m| pairs("reliable_change_points", m)).transpose()?,
+        caseness: b.caseness.as_ref().map(|m| pairs("caseness", m)).transpose()?,
+        audit_c_positive_men: b.audit_c_positive_men.map(|v| v.to_string()).unwrap_or_default(),
+        audit_c_positive_women: b.audit_c_positive_women.map(|v| v.to_string()).unwrap_or_default(),
+        pcl5_probable_ptsd: b.pcl5_probable_ptsd.map(|v| v.to_string()).unwrap_or_default(),
+        edeq_global_clinical: b.edeq_global_clinical.map(|v| v.to_string()).unwrap_or_default(),
     };
     Ok(Json(uc::save_settings(&state, &caller.ctx(), &form).await?.into()))
 }
@@ -226,6 +315,33 @@ pub struct SubscaleBody {
     pub score: f64,
 }
 
+/// A screening cut-off applied to a result's total.
+#[derive(Serialize, ToSchema)]
+pub struct ScreenBody {
+    /// e.g. positive_men, positive_women (AUDIT-C), probable_ptsd (PCL-5), clinical_range (EDE-Q)
+    pub code: String,
+    pub label: String,
+    pub at_least: f64,
+    pub positive: bool,
+    /// female | male: the recorded sex the cut-off is for (AUDIT-C); none for everyone. When the
+    /// patient's sex is not recorded as female or male, both AUDIT-C cut-offs are given.
+    pub sex: Option<String>,
+    pub source: String,
+}
+
+impl From<&openiop_domain::measurement::ScreenResult> for ScreenBody {
+    fn from(s: &openiop_domain::measurement::ScreenResult) -> Self {
+        Self {
+            code: s.code.clone(),
+            label: s.label.clone(),
+            at_least: s.at_least,
+            positive: s.positive,
+            sex: s.sex.map(|x| x.code().into()),
+            source: s.source.clone(),
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ResultBody {
     pub id: String,
@@ -240,6 +356,8 @@ pub struct ResultBody {
     pub follow_up_days: Option<u32>,
     /// staff | patient_link
     pub source: String,
+    /// False for an incomplete answer set kept for its risk answer: no total, no band.
+    pub complete: bool,
     pub total: Option<f64>,
     pub band: Option<String>,
     pub subscales: Vec<SubscaleBody>,
@@ -247,11 +365,17 @@ pub struct ResultBody {
     pub triage: Option<String>,
     /// Risk flag codes raised by the answers (e.g. suicide_risk).
     pub flags: Vec<String>,
+    /// Screening cut-offs that apply to this patient (AUDIT-C by recorded sex, PCL-5, EDE-Q),
+    /// under the organization's settings.
+    pub screens: Vec<ScreenBody>,
     pub responses: BTreeMap<String, i32>,
 }
 
-impl From<&MeasurementResult> for ResultBody {
-    fn from(r: &MeasurementResult) -> Self {
+impl ResultBody {
+    /// The result with the screens for a patient of recorded `sex`.
+    /// (`def` gives the cut-offs of an imported instrument; built-ins use the settings.)
+    pub fn of(r: &MeasurementResult, sex: Sex, settings: &MeasurementSettings, def: Option<&InstrumentDefinition>) -> Self {
+        let screens = result_screens(r, def, sex, settings);
         Self {
             id: r.id.to_string(),
             patient_id: r.patient_id.to_string(),
@@ -263,11 +387,13 @@ impl From<&MeasurementResult> for ResultBody {
             context: r.context.code().into(),
             follow_up_days: r.context.follow_up_days(),
             source: r.source.code().into(),
+            complete: r.score.complete,
             total: r.score.total,
             band: r.score.band.clone(),
             subscales: r.score.subscales.iter().map(|(n, v)| SubscaleBody { name: n.clone(), score: *v }).collect(),
             triage: r.score.triage.map(|t| t.as_str().into()),
             flags: r.score.flags.iter().map(|f| f.code.clone()).collect(),
+            screens: screens.iter().map(ScreenBody::from).collect(),
             responses: r.responses.clone(),
         }
     }
@@ -306,12 +432,13 @@ async fn record(
     Path(eid): Path<String>,
     ApiJson(i): ApiJson<ResultInput>,
 ) -> ApiResult<(StatusCode, Json<ResultRecordedBody>)> {
-    let r =
-        uc::record(&state, &caller.ctx(), id(&eid, "episode")?, &i.instrument, &i.administered_on, i.follow_up_days, i.responses).await?;
+    let ctx = caller.ctx();
+    let r = uc::record(&state, &ctx, id(&eid, "episode")?, &i.instrument, &i.administered_on, i.follow_up_days, i.responses).await?;
     Ok((
         StatusCode::CREATED,
         Json(ResultRecordedBody {
-            result: (&r.result).into(),
+            // The screens follow the patient's recorded sex and the organization's cut-offs.
+            result: ResultBody::of(&r.result, r.sex, &r.settings, None),
             risk_flag: r.risk_flag.as_ref().map(RiskFlagBody::from),
             plan_review_prompted: r.plan_review_prompted,
         }),
@@ -376,18 +503,60 @@ pub struct OutcomeBody {
     pub follow_ups: Vec<PointBody>,
     pub baseline: Option<PointBody>,
     pub latest: Option<PointBody>,
-    /// Reliable Change Index, latest vs baseline (Jacobson & Truax 1991).
+    /// Latest − baseline, in points.
+    pub change: Option<f64>,
+    /// Reliable Change Index, latest vs baseline (Jacobson & Truax 1991), when the rule uses it.
     pub rci: Option<f64>,
-    /// reliable_improvement | no_reliable_change | reliable_deterioration | recovered
+    /// reliable_improvement | no_reliable_change | reliable_deterioration
     pub status: Option<String>,
     pub status_label: Option<String>,
+    /// The smallest change in points that counts as reliable under the organization's rule.
     pub reliable_change_points: Option<f64>,
+    /// How change is judged here: method, threshold, caseness and source.
+    pub change_rule: Option<ChangeRuleBody>,
+    /// The baseline was at or above the caseness cut-off.
+    pub case_at_baseline: Option<bool>,
+    /// NHS Talking Therapies recovery: a case at baseline, not a case at the latest measure.
+    pub recovered: Option<bool>,
+    /// Recovery with reliable improvement.
+    pub reliable_recovery: Option<bool>,
     pub weeks: i64,
     pub plan_review_prompt: bool,
+    /// Each subscale over time (BAM: use, risk factors, protective factors).
+    pub subscales: Vec<SubscaleCourseBody>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SubscaleCourseBody {
+    pub name: String,
+    /// A rise is improvement (BAM protective factors); otherwise a fall is.
+    pub higher_is_better: bool,
+    pub points: Vec<PointBody>,
+    pub follow_ups: Vec<PointBody>,
+    pub baseline: Option<PointBody>,
+    pub latest: Option<PointBody>,
+    pub change: Option<f64>,
+    pub max: f64,
+}
+
+impl From<&SubscaleOutcome> for SubscaleCourseBody {
+    fn from(s: &SubscaleOutcome) -> Self {
+        Self {
+            name: s.name.clone(),
+            higher_is_better: s.higher_is_better,
+            points: s.points.iter().map(PointBody::from).collect(),
+            follow_ups: s.follow_ups.iter().map(PointBody::from).collect(),
+            baseline: s.baseline.as_ref().map(PointBody::from),
+            latest: s.latest.as_ref().map(PointBody::from),
+            change: s.change,
+            max: s.max,
+        }
+    }
 }
 
 impl From<&InstrumentOutcome> for OutcomeBody {
     fn from(o: &InstrumentOutcome) -> Self {
+        let j = o.judgement;
         Self {
             instrument: o.instrument.clone(),
             name: o.name.clone(),
@@ -395,12 +564,18 @@ impl From<&InstrumentOutcome> for OutcomeBody {
             follow_ups: o.follow_ups.iter().map(PointBody::from).collect(),
             baseline: o.baseline.as_ref().map(PointBody::from),
             latest: o.latest.as_ref().map(PointBody::from),
-            rci: o.rci,
-            status: o.status.map(|s| serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()),
-            status_label: o.status.map(|s| status_label(s).to_string()),
-            reliable_change_points: o.reliable_change_points,
+            change: j.map(|j| j.change),
+            rci: j.and_then(|j| j.rci),
+            status: o.status().map(|s| serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()),
+            status_label: o.status().map(|s| status_label(s).to_string()),
+            reliable_change_points: o.rule.as_ref().map(|r| r.reliable.threshold_points()).filter(|p| p.is_finite()),
+            change_rule: o.rule.as_ref().map(|r| ChangeRuleBody::of(&o.instrument, r)),
+            case_at_baseline: j.and_then(|j| j.case_at_baseline),
+            recovered: j.and_then(|j| j.recovered),
+            reliable_recovery: j.and_then(|j| j.reliable_recovery),
             weeks: o.weeks,
             plan_review_prompt: o.plan_review_prompt,
+            subscales: o.subscales.iter().map(SubscaleCourseBody::from).collect(),
         }
     }
 }
@@ -417,6 +592,8 @@ pub struct RiskFlagBody {
     pub open: bool,
     pub cleared_at: Option<String>,
     pub assessment_id: Option<String>,
+    /// The clinician's disposition recorded on the discharge that closed the flag.
+    pub discharge_disposition: Option<String>,
 }
 
 impl From<&RiskFlagRecord> for RiskFlagBody {
@@ -432,6 +609,7 @@ impl From<&RiskFlagRecord> for RiskFlagBody {
             open: f.is_open(),
             cleared_at: f.cleared_at.map(|t| t.to_rfc3339()),
             assessment_id: f.assessment_id.map(|a| a.to_string()),
+            discharge_disposition: f.discharge_disposition.clone(),
         }
     }
 }
@@ -442,7 +620,13 @@ pub struct TaskBody {
     pub patient_id: String,
     pub episode_id: String,
     pub risk_flag_id: Option<String>,
+    /// The person who answers for it (primary clinician or program clinical lead); none when
+    /// the clinical directors in scope do.
     pub assigned_to: Option<String>,
+    /// primary_clinician | clinical_lead | clinical_directors
+    pub owner: String,
+    /// immediate | same_day | next_contact
+    pub urgency: String,
     pub title: String,
     pub due_at: String,
     pub completed_at: Option<String>,
@@ -455,7 +639,9 @@ impl From<&ClinicalTask> for TaskBody {
             patient_id: t.patient_id.to_string(),
             episode_id: t.episode_id.to_string(),
             risk_flag_id: t.risk_flag_id.map(|f| f.to_string()),
-            assigned_to: t.assigned_to.map(|u| u.to_string()),
+            assigned_to: t.owner.user.map(|u| u.to_string()),
+            owner: t.owner.kind.code().into(),
+            urgency: t.urgency.code().into(),
             title: t.title.clone(),
             due_at: t.due_at.to_rfc3339(),
             completed_at: t.completed_at.map(|c| c.to_rfc3339()),
@@ -507,7 +693,14 @@ async fn patient_measures(
     let m = uc::patient_measures(&state, &caller.ctx(), id(&pid, "patient")?).await?;
     Ok(Json(PatientMeasuresBody {
         episode_id: m.episode.as_ref().map(|e| e.id.to_string()),
-        results: m.results.iter().map(ResultBody::from).collect(),
+        results: m
+            .results
+            .iter()
+            .map(|r| {
+                let def = m.instruments.iter().map(|a| &a.definition).find(|d| d.code == r.instrument);
+                ResultBody::of(r, m.patient.details.sex, &m.settings, def)
+            })
+            .collect(),
         outcomes: m.outcomes.iter().map(OutcomeBody::from).collect(),
         due: m
             .due
@@ -574,7 +767,49 @@ async fn assess(
     ))
 }
 
-/// The caller's open clinical tasks (e.g. risk assessments), soonest due first.
+#[derive(Serialize, ToSchema)]
+pub struct RiskFlagEventBody {
+    pub result_id: String,
+    pub instrument: String,
+    pub level: Option<String>,
+    pub items: Vec<String>,
+    pub recorded_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RiskFlagDetailBody {
+    #[serde(flatten)]
+    pub flag: RiskFlagBody,
+    pub patient_id: String,
+    pub episode_id: String,
+    /// Every positive result on this flag, oldest first (the first raised it).
+    pub history: Vec<RiskFlagEventBody>,
+}
+
+/// A risk flag with its history: repeated positive results join the open flag.
+#[utoipa::path(get, path = "/api/v1/risk-flags/{id}", tag = "measurement", params(("id" = String, Path)),
+    responses((status = 200, body = RiskFlagDetailBody), (status = 404, body = ErrorBody)))]
+async fn get_risk_flag(State(state): State<AppState>, caller: ApiCaller, Path(fid): Path<String>) -> ApiResult<Json<RiskFlagDetailBody>> {
+    let (flag, events) = uc::risk_flag_history(&state, &caller.ctx(), id(&fid, "risk flag")?).await?;
+    Ok(Json(RiskFlagDetailBody {
+        patient_id: flag.patient_id.to_string(),
+        episode_id: flag.episode_id.to_string(),
+        flag: RiskFlagBody::from(&flag),
+        history: events
+            .iter()
+            .map(|e| RiskFlagEventBody {
+                result_id: e.result_id.to_string(),
+                instrument: e.instrument.clone(),
+                level: e.level.map(|l| l.as_str().into()),
+                items: e.items.clone(),
+                recorded_at: e.recorded_at.to_rfc3339(),
+            })
+            .collect(),
+    }))
+}
+
+/// The open risk tasks the caller answers for (as owner, or as a clinical director in scope for
+/// tasks the directors own or that are overdue), soonest due first.
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "measurement", responses((status = 200, body = Vec<TaskBody>)))]
 async fn tasks(State(state): State<AppState>, caller: ApiCaller) -> ApiResult<Json<Vec<TaskBody>>> {
     Ok(Json(uc::my_tasks(&state, &caller.ctx()).await?.iter().map(TaskBody::from).collect()))
@@ -663,8 +898,23 @@ pub struct ProgramOutcomeBody {
     pub follow_up: FigureBody,
     pub reliable_improvement: ShareBody,
     pub reliable_deterioration: ShareBody,
-    /// Share of patients who were a case at baseline and recovered.
+    /// Of the patients who were a case at baseline, the share below caseness at the latest
+    /// measure (NHS Talking Therapies recovery).
     pub recovered: ShareBody,
+    /// Of the same patients, the share who recovered with reliable improvement.
+    pub reliable_recovery: ShareBody,
+    /// Each subscale (BAM: use, risk factors, protective factors): baseline, latest, follow-up.
+    pub subscales: Vec<SubscaleFiguresBody>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SubscaleFiguresBody {
+    pub name: String,
+    /// A rise is improvement (BAM protective factors); otherwise a fall is.
+    pub higher_is_better: bool,
+    pub baseline: FigureBody,
+    pub latest: FigureBody,
+    pub follow_up: FigureBody,
 }
 
 impl From<&ProgramInstrumentOutcome> for ProgramOutcomeBody {
@@ -677,6 +927,18 @@ impl From<&ProgramInstrumentOutcome> for ProgramOutcomeBody {
             reliable_improvement: o.reliable_improvement.into(),
             reliable_deterioration: o.reliable_deterioration.into(),
             recovered: o.recovered.into(),
+            reliable_recovery: o.reliable_recovery.into(),
+            subscales: o
+                .subscales
+                .iter()
+                .map(|s| SubscaleFiguresBody {
+                    name: s.name.clone(),
+                    higher_is_better: s.higher_is_better,
+                    baseline: s.baseline.into(),
+                    latest: s.latest.into(),
+                    follow_up: s.follow_up.into(),
+                })
+                .collect(),
         }
     }
 }
@@ -736,6 +998,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_link))
         .routes(routes!(patient_measures))
         .routes(routes!(assess))
+        .routes(routes!(get_risk_flag))
         .routes(routes!(tasks))
         .routes(routes!(get_safety_plan, put_safety_plan))
         .routes(routes!(program_outcomes))

@@ -37,6 +37,8 @@ pub struct ProgramBody {
     pub delivery_modes: Vec<String>,
     pub plan_review_days: u32,
     pub group_cap: u32,
+    /// Answers for risk work when an episode has no primary clinician.
+    pub clinical_lead_id: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -63,6 +65,7 @@ impl From<Program> for ProgramBody {
             delivery_modes: p.delivery_modes.iter().map(|m| m.code().to_string()).collect(),
             plan_review_days: p.plan_review_days,
             group_cap: p.group_cap,
+            clinical_lead_id: p.clinical_lead.map(|u| u.to_string()),
         }
     }
 }
@@ -86,6 +89,9 @@ pub struct ProgramInput {
     pub delivery_modes: Vec<String>,
     pub plan_review_days: Option<u32>,
     pub group_cap: Option<u32>,
+    /// A clinician of the program's site who answers for risk work when an episode has no
+    /// primary clinician (before the clinical directors). Absent: none.
+    pub clinical_lead_id: Option<String>,
 }
 
 impl From<ProgramInput> for ProgramForm {
@@ -105,6 +111,7 @@ impl From<ProgramInput> for ProgramForm {
             delivery_modes: i.delivery_modes,
             plan_review_days: s(i.plan_review_days),
             group_cap: s(i.group_cap),
+            clinical_lead_id: i.clinical_lead_id.unwrap_or_default(),
         }
     }
 }

@@ -34,6 +34,19 @@ struct HomePage {
     cards: Vec<Card>,
     /// This week's patients who are below or at risk of their required hours.
     short: Vec<ShortRow>,
+    /// Open risk flags this person answers for, soonest due first.
+    risks: Vec<RiskRow>,
+}
+
+pub struct RiskRow {
+    pub patient_id: String,
+    pub name: String,
+    pub what: String,
+    pub urgency: &'static str,
+    pub due: String,
+    pub overdue: bool,
+    pub why: &'static str,
+    pub assess_href: String,
 }
 
 pub struct ShortRow {
@@ -143,7 +156,32 @@ pub async fn home(State(state): State<AppState>, staff: Staff) -> PageResult<Res
             })
             .collect();
     }
+    // Every open risk flag this person answers for, first on the page.
+    let mut risks = Vec::new();
+    if a.can(Action::ViewClinicalRecord) {
+        for r in openiop_app::measurement::risk_work(&state, &staff.ctx()).await? {
+            let tz = sites.iter().find(|s| s.id == r.risk.site_id).map(|s| s.time_zone.0).unwrap_or(chrono_tz::UTC);
+            let f = &r.risk.flag;
+            let level = f.level.map(|l| format!(" ({})", l.as_str())).unwrap_or_default();
+            risks.push(RiskRow {
+                patient_id: f.patient_id.to_string(),
+                name: r.risk.patient_name.clone(),
+                what: format!("Suicide risk{level}: {} on {}", f.instrument, f.raised_at.with_timezone(&tz).format("%b %-d")),
+                urgency: r.risk.task.as_ref().map(|t| t.urgency.label()).unwrap_or("Now"),
+                due: r
+                    .risk
+                    .task
+                    .as_ref()
+                    .map(|t| t.due_at.with_timezone(&tz).format("%b %-d, %-I:%M %p %Z").to_string())
+                    .unwrap_or_else(|| "now".into()),
+                overdue: r.overdue,
+                why: r.why,
+                assess_href: format!("/risk-flags/{}/assess", f.id),
+            });
+        }
+    }
     let page = HomePage {
+        risks,
         short,
         layout: Layout::staff(&staff, "Home", "/"),
         name: a.name.clone(),

@@ -42,9 +42,12 @@ pub struct OutcomeView {
     pub chart: String,
     pub baseline: String,
     pub latest: String,
-    pub rci: String,
+    pub change: String,
+    pub rule: String,
     pub status: String,
-    pub reliable_points: String,
+    pub recovery: Option<String>,
+    /// Each subscale's course (BAM: use, risk factors, protective factors).
+    pub subscales: Vec<(String, String)>,
     pub plan_review_prompt: bool,
     pub weeks: i64,
     pub follow_ups: Vec<String>,
@@ -101,6 +104,10 @@ struct PatientPage {
     link: Option<(String, String)>,
 }
 
+fn signed(v: f64) -> String {
+    if v > 0.0 { format!("+{}", num(v)) } else { num(v) }
+}
+
 fn num(v: f64) -> String {
     if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.2}") }
 }
@@ -118,15 +125,55 @@ async fn patient_page(state: &AppState, staff: &Staff, pid: &str, link: Option<(
             chart: svg(&ScoreChart::build(o, m.episode.as_ref()))?,
             baseline: o.baseline.map(|p| format!("{} on {}", num(p.total), p.date)).unwrap_or_else(|| "—".into()),
             latest: o.latest.map(|p| format!("{} on {}", num(p.total), p.date)).unwrap_or_else(|| "— (one score so far)".into()),
-            rci: o.rci.map(|r| format!("{r:.2}")).unwrap_or_else(|| "—".into()),
-            status: o.status.map(|s| status_label(s).to_string()).unwrap_or_else(|| {
-                if o.reliable_change_points.is_none() {
-                    "Not judged: no reliability figures for this instrument".into()
-                } else {
-                    "Needs a second score".into()
+            change: match o.judgement {
+                Some(j) => match j.rci {
+                    Some(rci) => format!("{} points (Reliable Change Index {rci:.2})", signed(j.change)),
+                    None => format!("{} points", signed(j.change)),
+                },
+                None => "—".into(),
+            },
+            rule: match &o.rule {
+                Some(r) => {
+                    let mut t = format!("a change of {:.1} points or more ({})", r.reliable.threshold_points(), r.source);
+                    if let Some(c) = r.caseness {
+                        t.push_str(&format!("; a case at {} or above", num(c)));
+                    }
+                    t
                 }
+                None => "Not judged: no published reliable-change figures for this instrument".into(),
+            },
+            status: o
+                .status()
+                .map(|s| status_label(s).to_string())
+                .unwrap_or_else(|| if o.rule.is_none() { "Not judged".into() } else { "Needs a second score".into() }),
+            recovery: o.judgement.and_then(|j| match (j.recovered, j.reliable_recovery) {
+                (Some(true), Some(true)) => {
+                    Some("Reliable recovery: a case at baseline, below caseness now, with reliable improvement".into())
+                }
+                (Some(true), _) => Some("Recovered: a case at baseline, below caseness now".into()),
+                (Some(false), _) => Some("Not recovered: still at or above caseness".into()),
+                _ => j.case_at_baseline.filter(|c| !c).map(|_| "Not a case at baseline: recovery does not apply".into()),
             }),
-            reliable_points: o.reliable_change_points.map(|p| format!("{p:.1}")).unwrap_or_else(|| "—".into()),
+            subscales: o
+                .subscales
+                .iter()
+                .map(|s| {
+                    let course = match (s.baseline, s.latest, s.change) {
+                        (Some(b), Some(l), Some(c)) => format!(
+                            "{} on {} → {} on {} ({} ; {} is better)",
+                            num(b.total),
+                            b.date,
+                            num(l.total),
+                            l.date,
+                            signed(c),
+                            if s.higher_is_better { "higher" } else { "lower" }
+                        ),
+                        (Some(b), _, _) => format!("{} on {} (one score so far)", num(b.total), b.date),
+                        _ => "—".into(),
+                    };
+                    (s.name.clone(), course)
+                })
+                .collect(),
             plan_review_prompt: o.plan_review_prompt,
             weeks: o.weeks,
             follow_ups: o
@@ -143,7 +190,11 @@ async fn patient_page(state: &AppState, staff: &Staff, pid: &str, link: Option<(
         .map(|r| ResultRow {
             date: r.administered_on.to_string(),
             instrument: r.instrument_name.clone(),
-            total: r.score.total.map(num).unwrap_or_else(|| r.score.triage.map(|t| t.as_str().replace('_', " ")).unwrap_or_default()),
+            total: if r.score.complete {
+                r.score.total.map(num).unwrap_or_else(|| r.score.triage.map(|t| t.as_str().replace('_', " ")).unwrap_or_default())
+            } else {
+                "Incomplete: no total; kept for its risk answer".into()
+            },
             band: r.score.band.clone().unwrap_or_default(),
             context: r.context.label(),
             source: r.source.label(),
@@ -440,12 +491,27 @@ struct AssessPage {
     level: String,
     action: String,
     raised_at: String,
+    /// Every positive result on the flag, oldest first.
+    history: Vec<String>,
     form: RiskAssessmentForm,
     errors: FormErrors,
 }
 
 async fn assess_page(state: &AppState, staff: &Staff, fid: &str, form: RiskAssessmentForm, errors: FormErrors) -> PageResult<Response> {
     let (flag, patient) = uc::risk_flag(state, &staff.ctx(), not_found(fid, "risk flag")?, Action::ViewClinicalRecord).await?;
+    let (_, events) = uc::risk_flag_history(state, &staff.ctx(), flag.id).await?;
+    let history = events
+        .iter()
+        .map(|e| {
+            format!(
+                "{}: {} ({}), items {}",
+                e.recorded_at.format("%Y-%m-%d %H:%M UTC"),
+                e.instrument,
+                e.level.map(|l| l.as_str().replace('_', " ")).unwrap_or_else(|| "screen positive".into()),
+                e.items.join(", ")
+            )
+        })
+        .collect();
     let status = if errors.any() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = AssessPage {
         layout: Layout::staff(staff, "Suicide-risk assessment", ""),
@@ -456,6 +522,7 @@ async fn assess_page(state: &AppState, staff: &Staff, fid: &str, form: RiskAsses
         level: flag.level.map(|l| l.as_str().replace('_', " ")).unwrap_or_else(|| "screen positive".into()),
         action: flag.action.clone(),
         raised_at: flag.raised_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        history,
         form,
         errors,
     };
@@ -626,6 +693,13 @@ impl ProgramRow {
             _ => self.o.follow_up,
         };
         f.mean.map(|m| format!("{m:.1}")).unwrap_or_else(|| "—".into())
+    }
+}
+
+pub fn figure(f: &openiop_domain::measurement::outcomes::Figure) -> String {
+    match f.mean {
+        Some(m) => format!("{m:.1} ({})", f.n),
+        None => "— (0)".into(),
     }
 }
 

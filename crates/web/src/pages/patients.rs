@@ -721,6 +721,7 @@ async fn chart_page(state: &AppState, staff: &Staff, id: PatientId, failure: Opt
     let can_export = staff.actor.can(Action::ExportPatientData);
     let f = focus(&c);
     let open = f.filter(|e| e.is_open());
+    let open_flags = if c.clinical { openiop_app::measurement::open_risk_flags(state, &ctx, id).await? } else { Vec::new() };
 
     let mut episodes: Vec<&Episode> = c.episodes.iter().collect();
     episodes.sort_by_key(|e| std::cmp::Reverse(e.admitted_on));
@@ -952,7 +953,14 @@ async fn chart_page(state: &AppState, staff: &Staff, id: PatientId, failure: Opt
                         .hint("Required for a completed discharge, unless a relapse-prevention plan is given"),
                     Field::new("discharge", "supports", "Supports (groups, sponsor, family)", "textarea"),
                     Field::new("discharge", "relapse_prevention", "Relapse-prevention plan", "textarea"),
-                ],
+                ]
+                .into_iter()
+                .chain(open_flags.iter().any(|f| f.episode_id == e.id).then(|| {
+                    Field::new("discharge", "risk_disposition", "Disposition of the open suicide-risk flag", "textarea")
+                        .hint("A risk flag is still open. Assess it first, or write here what was assessed and what follows (clinicians).")
+                        .wide()
+                }))
+                .collect(),
             )
             .details()
             .apply(failure),
@@ -1021,7 +1029,7 @@ async fn chart_page(state: &AppState, staff: &Staff, id: PatientId, failure: Opt
     let (mut this_week, mut review, mut review_overdue, mut risk_flags) = (None, None, false, Vec::new());
     if c.clinical {
         care_links.push((format!("/patients/{pid}/outcomes"), "Measures and outcomes".into()));
-        for f in openiop_app::measurement::open_risk_flags(state, &ctx, pid).await? {
+        for f in &open_flags {
             risk_flags.push((
                 format!("/risk-flags/{}/assess", f.id),
                 format!("{} raised on {}", f.code.replace('_', " "), f.raised_at.date_naive()),
