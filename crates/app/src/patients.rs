@@ -74,6 +74,16 @@ pub struct Chart {
     pub today: NaiveDate,
     /// The organization's name (the Part 2 program a consent names as discloser).
     pub organization: String,
+    /// Future sessions a family member was taken off when a consent was revoked.
+    pub family_taken_off: Vec<FamilyTakenOff>,
+}
+
+/// One session a revoked consent took a family member off (shown with that consent).
+pub struct FamilyTakenOff {
+    pub consent_id: ConsentId,
+    /// The session's date at its site.
+    pub on: NaiveDate,
+    pub topic: String,
 }
 
 pub async fn chart(app: &App, ctx: &Ctx, id: PatientId) -> Result<Chart> {
@@ -90,8 +100,28 @@ pub async fn chart(app: &App, ctx: &Ctx, id: PatientId) -> Result<Chart> {
         let today = w.today_at(ctx.org(), patient.site_id).await?;
         let flags = chart_flags(episodes.iter().find(|e| e.is_open()), &consents, today);
         let organization = w.db().organization(ctx.org()).await?.name;
-        Ok(Chart { patient, episodes, consents, flags, clinical, today, organization })
+        let family_taken_off = family_taken_off(&w, ctx, id).await?;
+        Ok(Chart { patient, episodes, consents, flags, clinical, today, organization, family_taken_off })
     })
+}
+
+/// The sessions revocations took family members off, in two queries (the removals, then the
+/// patient's sessions from the first removal on).
+async fn family_taken_off(w: &Work<'_>, ctx: &Ctx, patient: PatientId) -> Result<Vec<FamilyTakenOff>> {
+    use openiop_domain::schedule::SessionFilter;
+    let removals = w.db().family_removals(ctx.org(), patient).await?;
+    let Some(first) = removals.iter().map(|r| r.removed_at).min() else { return Ok(Vec::new()) };
+    let filter = SessionFilter { patient: Some(patient), ..Default::default() };
+    let sessions = w.db().sessions_between(ctx.org(), first, first + chrono::Duration::days(400), &filter).await?;
+    let mut out: Vec<FamilyTakenOff> = removals
+        .iter()
+        .filter_map(|r| {
+            let s = sessions.iter().find(|s| s.id == r.session_id)?;
+            Some(FamilyTakenOff { consent_id: r.consent_id, on: s.local_date, topic: s.topic.clone() })
+        })
+        .collect();
+    out.sort_by_key(|t| t.on);
+    Ok(out)
 }
 
 pub async fn search(app: &App, ctx: &Ctx, query: &str) -> Result<Vec<PatientSummary>> {
@@ -196,14 +226,66 @@ pub async fn accept_referral(app: &App, ctx: &Ctx, id: ReferralId, form: &Admiss
         let r = referral_for(&w, ctx, id).await?;
         let today = w.today_at(ctx.org(), r.site_id).await?;
         let a = Admission::parse(form, today)?;
-        check_program(&w, ctx, &a).await?;
+        let program = check_program(&w, ctx, &a).await?;
+        let exception = admission_population(&r.patient, &program, &a, form)?;
         let ev = event(ctx, Action::WriteClinicalRecord, AuditAction::Create, "episode", None).detail("referral_accepted");
-        w.db().accept_referral(ctx.org(), id, a, ev).await
+        let (p, e) = w.db().accept_referral(ctx.org(), id, a, ev).await?;
+        record_admission_exception(&w, ctx, exception, &e).await?;
+        Ok((p, e))
     })
 }
 
-async fn check_program(w: &Work<'_>, ctx: &Ctx, a: &Admission) -> Result<()> {
-    w.referenced_program(ctx, Action::WriteClinicalRecord, a.program_id).await.map(|_| ())
+async fn check_program(w: &Work<'_>, ctx: &Ctx, a: &Admission) -> Result<openiop_domain::programs::Program> {
+    w.referenced_program(ctx, Action::WriteClinicalRecord, a.program_id).await
+}
+
+/// The population rule at admission (ASAM: adolescents are treated apart from adults): a minor
+/// is admitted to an adult program, or an adult to an adolescent one, only with a clinician's
+/// recorded reason, which becomes the episode's population exception. Returns that reason and
+/// the patient's population when an exception is needed.
+fn admission_population(
+    patient: &PatientDetails,
+    program: &openiop_domain::programs::Program,
+    a: &Admission,
+    form: &AdmissionForm,
+) -> Result<Option<(String, openiop_domain::programs::Population)>> {
+    use openiop_domain::schedule::{check_admission_population, exception_reason, population_on};
+    let reason = exception_reason(&form.population_exception_reason)?;
+    if !check_admission_population(&patient.display_name(), patient.date_of_birth, program, a.admitted_on, reason.as_deref())? {
+        return Ok(None);
+    }
+    Ok(reason.map(|r| (r, population_on(patient.date_of_birth, a.admitted_on))))
+}
+
+/// Writes an admission's population exception for its episode (who and when with the reason),
+/// with its audit entry, in the admission's unit of work.
+async fn record_admission_exception(
+    w: &Work<'_>,
+    ctx: &Ctx,
+    exception: Option<(String, openiop_domain::programs::Population)>,
+    e: &Episode,
+) -> Result<()> {
+    use openiop_domain::schedule::{PopulationException, PopulationExceptionId};
+    let Some((reason, population)) = exception else { return Ok(()) };
+    let x = PopulationException {
+        id: PopulationExceptionId::new(),
+        patient_id: e.patient_id,
+        program_id: e.program_id,
+        episode_id: Some(e.id),
+        session_id: None,
+        patient_population: population,
+        reason,
+        recorded_by: ctx.actor.user_id,
+        recorded_at: w.now(),
+    };
+    let mut ev = event(ctx, Action::WriteClinicalRecord, AuditAction::Create, "population_exception", Some(e.patient_id)).detail(&format!(
+        "episode={} program={} patient_population={}",
+        e.id,
+        x.program_id,
+        x.patient_population.code()
+    ));
+    ev.resource_id = Some(x.id.to_string());
+    w.db().record_population_exceptions(ctx.org(), &[x], &[ev]).await
 }
 
 pub async fn register(app: &App, ctx: &Ctx, site: SiteId, form: &PatientForm, allow_duplicate: bool) -> Result<Patient> {
@@ -232,9 +314,12 @@ pub async fn admit(app: &App, ctx: &Ctx, patient: PatientId, form: &AdmissionFor
         let (p, _) = patient_for(&w, ctx, patient, Action::WriteClinicalRecord).await?;
         let today = w.today_at(ctx.org(), p.site_id).await?;
         let a = Admission::parse(form, today)?;
-        check_program(&w, ctx, &a).await?;
+        let program = check_program(&w, ctx, &a).await?;
+        let exception = admission_population(&p.details, &program, &a, form)?;
         let ev = event(ctx, Action::WriteClinicalRecord, AuditAction::Create, "episode", Some(patient));
-        w.db().admit(ctx.org(), patient, a, ev).await
+        let e = w.db().admit(ctx.org(), patient, a, ev).await?;
+        record_admission_exception(&w, ctx, exception, &e).await?;
+        Ok(e)
     })
 }
 
@@ -412,18 +497,56 @@ pub async fn add_consent(app: &App, ctx: &Ctx, patient: PatientId, form: &Consen
     })
 }
 
-pub async fn revoke_consent(app: &App, ctx: &Ctx, patient: PatientId, id: ConsentId, by: &str, note: &str) -> Result<()> {
+/// Revokes a consent from today on, everywhere: a family member it let take part is taken off
+/// every future session they no longer have a consent in force for, in the same unit of work,
+/// with the list of what changed kept and audited. Returns that list.
+pub async fn revoke_consent(
+    app: &App,
+    ctx: &Ctx,
+    patient: PatientId,
+    id: ConsentId,
+    by: &str,
+    note: &str,
+) -> Result<Vec<openiop_domain::schedule::FamilyRemoval>> {
+    use openiop_domain::schedule::{FamilyRemoval, SessionFilter, family_without_consent};
     let action = consent_action(ctx);
     writing!(app, |w| {
         let (p, _) = patient_for(&w, ctx, patient, action).await?;
         let consents = w.db().consents(ctx.org(), patient).await?;
-        if !consents.iter().any(|c| c.id == id) {
+        let Some(consent) = consents.iter().find(|c| c.id == id) else {
             return Err(DomainError::NotFound("consent"));
-        }
+        };
         let today = w.today_at(ctx.org(), p.site_id).await?;
         let mut ev = event(ctx, action, AuditAction::Update, "consent_revocation", Some(patient));
         ev.resource_id = Some(id.to_string());
-        w.db().revoke_consent(ctx.org(), id, by, today, note, ev).await
+        w.db().revoke_consent(ctx.org(), id, by, today, note, ev).await?;
+        let Some(collateral) = consent.collateral_id else { return Ok(Vec::new()) };
+        // The consents as they stand now, and the patient's future sessions with that family member.
+        let now_consents = w.db().consents(ctx.org(), patient).await?;
+        let filter = SessionFilter { patient: Some(patient), ..Default::default() };
+        // Sessions are planned at most 13 weeks at a time; a year ahead covers every booking.
+        let sessions = w.db().sessions_between(ctx.org(), w.now(), w.now() + chrono::Duration::days(400), &filter).await?;
+        let removals: Vec<FamilyRemoval> = family_without_consent(&sessions, &now_consents, &p.collaterals, w.now())
+            .into_iter()
+            .filter(|(_, pid, c)| *pid == patient && *c == collateral)
+            .map(|(session_id, patient_id, collateral_id)| FamilyRemoval {
+                consent_id: id,
+                session_id,
+                patient_id,
+                collateral_id,
+                removed_by: ctx.actor.user_id,
+                removed_at: w.now(),
+            })
+            .collect();
+        if removals.is_empty() {
+            return Ok(removals);
+        }
+        let list: Vec<String> = removals.iter().map(|r| r.session_id.to_string()).collect();
+        let mut ev = event(ctx, action, AuditAction::Update, "session_family", Some(patient))
+            .detail(&format!("consent_revoked collateral={collateral} removed_from_sessions={}", list.join(",")));
+        ev.resource_id = Some(id.to_string());
+        w.db().remove_family(ctx.org(), &removals, ev).await?;
+        Ok(removals)
     })
 }
 

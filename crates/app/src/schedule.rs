@@ -57,17 +57,18 @@ async fn patient_facts(w: &Work<'_>, ctx: &Ctx, patients: &[PatientId], programs
     let org = ctx.org();
     let rows = w.db().patients_with_consents(org, patients).await?;
     let open: Vec<Episode> = w.db().episodes_of(org, patients).await?.into_iter().filter(|e| e.is_open()).collect();
+    let exceptions = w.db().population_exceptions(org, patients).await?;
     // A rule's message may name a patient only to someone who may see them.
     let visible = crate::patients::visible(w, ctx, patients).await?;
     Ok(rows
         .into_iter()
         .map(|(p, consents)| {
-            let population = open
-                .iter()
-                .find(|e| e.patient_id == p.id)
-                .and_then(|e| programs.iter().find(|x| x.id == e.program_id))
-                .map(|x| x.population);
+            let episode = open.iter().find(|e| e.patient_id == p.id).cloned();
+            let population = episode.as_ref().and_then(|e| programs.iter().find(|x| x.id == e.program_id)).map(|x| x.population);
             PatientFacts {
+                date_of_birth: p.details.date_of_birth,
+                episode,
+                exceptions: exceptions.iter().filter(|x| x.patient_id == p.id).cloned().collect(),
                 patient_id: p.id,
                 name: if visible.contains(&p.id) { p.details.display_name() } else { "A patient".to_string() },
                 home_state: p.details.state,
@@ -95,6 +96,60 @@ async fn people_in_scope(w: &Work<'_>, ctx: &Ctx, action: Action, field: &str, n
         }
     }
     f.finish()
+}
+
+/// A booking's population exceptions: with a clinician's reason given, each patient whose
+/// population is not the session's program's gets one for this session (added to the facts the
+/// rules read); without one, nothing (and the rules refuse the booking, asking for it). Only
+/// clinicians record exceptions.
+fn booking_exceptions(ctx: &Ctx, s: &Session, c: &mut Context, reason: &str, now: DateTime<Utc>) -> Result<Vec<PopulationException>> {
+    let Some(reason) = exception_reason(reason)? else { return Ok(Vec::new()) };
+    let Some(program) = s.program_id.and_then(|p| c.programs.iter().find(|x| x.id == p)).cloned() else { return Ok(Vec::new()) };
+    let mut out = Vec::new();
+    for f in c.facts.iter_mut().filter(|f| s.participants.contains(&f.patient_id)) {
+        if f.population_fits(&program, s.id, s.local_date) {
+            continue;
+        }
+        if !ctx.actor.can(Action::WriteClinicalRecord) {
+            return Err(DomainError::Forbidden);
+        }
+        let x = PopulationException {
+            id: PopulationExceptionId::new(),
+            patient_id: f.patient_id,
+            program_id: program.id,
+            episode_id: None,
+            session_id: Some(s.id),
+            patient_population: population_on(f.date_of_birth, s.local_date),
+            reason: reason.clone(),
+            recorded_by: ctx.actor.user_id,
+            recorded_at: now,
+        };
+        f.exceptions.push(x.clone());
+        out.push(x);
+    }
+    Ok(out)
+}
+
+/// Records a booking's population exceptions, each audited, once the session exists.
+async fn record_exceptions(w: &Work<'_>, ctx: &Ctx, exceptions: &[PopulationException]) -> Result<()> {
+    if exceptions.is_empty() {
+        return Ok(());
+    }
+    let audits: Vec<AuditEvent> = exceptions
+        .iter()
+        .map(|x| {
+            let mut e =
+                event(ctx, Action::WriteClinicalRecord, AuditAction::Create, "population_exception", Some(x.patient_id)).detail(&format!(
+                    "session={} program={} patient_population={}",
+                    x.session_id.map(|i| i.to_string()).unwrap_or_default(),
+                    x.program_id,
+                    x.patient_population.code()
+                ));
+            e.resource_id = Some(x.id.to_string());
+            e
+        })
+        .collect();
+    w.db().record_population_exceptions(ctx.org(), exceptions, &audits).await
 }
 
 /// Checks one new session against the rules and the given live sessions (used when accepting
@@ -251,7 +306,7 @@ pub async fn create_session(app: &App, ctx: &Ctx, f: &SessionForm) -> Result<Ses
             return Err(DomainError::field("program_id", "unknown_reference", "is not a program of this site"));
         }
         people_in_scope(&w, ctx, action, "patient_ids", &patients).await?;
-        let c = context(&w, ctx, site_id, &patients).await?;
+        let mut c = context(&w, ctx, site_id, &patients).await?;
         let service = c
             .services
             .iter()
@@ -287,10 +342,12 @@ pub async fn create_session(app: &App, ctx: &Ctx, f: &SessionForm) -> Result<Ses
             status: SessionStatus::Scheduled,
             cancel_reason: String::new(),
         };
+        let exceptions = booking_exceptions(ctx, &s, &mut c, &f.population_exception_reason, w.now())?;
         let overlapping = w.db().sessions_between(org, s.starts_at, s.ends_at, &SessionFilter::default()).await?;
         check(&s, &c, &overlapping)?;
         let ev = event(ctx, action, AuditAction::Create, "session", patients.first().copied());
         w.db().create_sessions(org, std::slice::from_ref(&s), ev).await?;
+        record_exceptions(&w, ctx, &exceptions).await?;
         Ok(s)
     })
 }
@@ -340,6 +397,7 @@ pub async fn change_participants(
     add: &[PatientId],
     remove: &[PatientId],
     family: Option<(PatientId, openiop_domain::patients::CollateralId)>,
+    population_exception_reason: &str,
 ) -> Result<Session> {
     writing!(app, |w| {
         let action = schedule_action(ctx);
@@ -361,7 +419,8 @@ pub async fn change_participants(
         {
             s.family.push(f);
         }
-        let c = context(&w, ctx, s.site_id, &s.participants).await?;
+        let mut c = context(&w, ctx, s.site_id, &s.participants).await?;
+        let exceptions = booking_exceptions(ctx, &s, &mut c, population_exception_reason, w.now())?;
         let overlapping = w.db().sessions_between(ctx.org(), s.starts_at, s.ends_at, &SessionFilter::default()).await?;
         check(&s, &c, &overlapping)?;
         let mut ev = event(
@@ -373,6 +432,7 @@ pub async fn change_participants(
         );
         ev.resource_id = Some(id.to_string());
         w.db().save_session(ctx.org(), &s, ev).await?;
+        record_exceptions(&w, ctx, &exceptions).await?;
         let mut shown = vec![s];
         hide_others(&w, ctx, &mut shown).await?;
         shown.pop().ok_or(DomainError::NotFound("session"))
@@ -395,7 +455,8 @@ pub async fn cancel_session(app: &App, ctx: &Ctx, id: SessionId, reason: &str) -
 }
 
 /// Records attendance for a whole group in one transaction; any bad row refuses all of them.
-pub async fn take_attendance(app: &App, ctx: &Ctx, id: SessionId, rows: &[AttendanceRow]) -> Result<usize> {
+/// Returns the records written (a partial attendance credited by default says so).
+pub async fn take_attendance(app: &App, ctx: &Ctx, id: SessionId, rows: &[AttendanceRow]) -> Result<Vec<Attendance>> {
     writing!(app, |w| {
         let action = schedule_action(ctx);
         let mut s = session_for_in(&w, ctx, id, action).await?;
@@ -408,6 +469,10 @@ pub async fn take_attendance(app: &App, ctx: &Ctx, id: SessionId, rows: &[Attend
         }
         // Attendance is taken for the participants the caller may see; the others are not theirs.
         let visible = crate::patients::visible(&w, ctx, &s.participants).await?;
+        let credit = PartialCredit { missed_minutes: w.db().note_settings(ctx.org()).await?.partial_attendance_missed_minutes };
+        // Attendance counts toward an episode only within it (admission through discharge).
+        let episodes = w.db().episodes_of(ctx.org(), &visible).await?;
+        let names = w.db().patient_summaries(ctx.org(), &visible).await?;
         let mut records = Vec::new();
         let mut errors = Vec::new();
         for row in rows.iter().filter(|r| !r.status.trim().is_empty()) {
@@ -416,7 +481,11 @@ pub async fn take_attendance(app: &App, ctx: &Ctx, id: SessionId, rows: &[Attend
                 errors.push(openiop_domain::FieldError::new("patient_id", "not_a_participant", "is not a participant of this session"));
                 continue;
             }
-            match Attendance::parse(row, &s, ctx.actor.user_id, now) {
+            let parsed = Attendance::parse_with(row, &s, ctx.actor.user_id, now, credit).and_then(|a| {
+                let name = names.iter().find(|n| n.id == a.patient_id).map(|n| n.name.clone()).unwrap_or_else(|| "This patient".into());
+                check_within_episode(&episodes, a.patient_id, &name, s.local_date).map(|()| a)
+            });
+            match parsed {
                 Ok(a) => records.push(a),
                 Err(DomainError::Validation(f)) => errors.extend(f),
                 Err(e) => return Err(e),
@@ -428,7 +497,12 @@ pub async fn take_attendance(app: &App, ctx: &Ctx, id: SessionId, rows: &[Attend
         let audits: Vec<AuditEvent> = records
             .iter()
             .map(|a| {
-                let mut e = event(ctx, action, AuditAction::Update, "attendance", Some(a.patient_id)).detail(a.status.code());
+                let detail = if a.credited_by_default {
+                    format!("{} minutes={} credited_by_default", a.status.code(), a.minutes)
+                } else {
+                    format!("{} minutes={}", a.status.code(), a.minutes)
+                };
+                let mut e = event(ctx, action, AuditAction::Update, "attendance", Some(a.patient_id)).detail(&detail);
                 e.resource_id = Some(id.to_string());
                 e
             })
@@ -440,7 +514,7 @@ pub async fn take_attendance(app: &App, ctx: &Ctx, id: SessionId, rows: &[Attend
             ev.resource_id = Some(id.to_string());
             w.db().save_session(ctx.org(), &s, ev).await?;
         }
-        Ok(records.len())
+        Ok(records)
     })
 }
 
@@ -914,6 +988,18 @@ pub struct Roster {
     pub others: usize,
     pub attendance: Vec<Attendance>,
     pub video_base_url: Option<String>,
+    /// The family members of the visible participants: who takes part and who could, by consent.
+    pub family: Vec<FamilySeat>,
+}
+
+/// A visible participant's family member, as the session page offers them.
+pub struct FamilySeat {
+    pub patient_id: PatientId,
+    pub patient_name: String,
+    pub collateral: openiop_domain::patients::Collateral,
+    pub taking_part: bool,
+    /// A 42 CFR Part 2 consent covering them is in force on the session's date.
+    pub consent_in_force: bool,
 }
 
 /// The session page's roster (audited as one read of the roster).
@@ -931,7 +1017,20 @@ pub async fn roster(app: &App, ctx: &Ctx, id: SessionId) -> Result<Roster> {
         ev.detail = format!("patients={}", participants.len());
         w.db().audit(ev).await?;
         let video_base_url = w.db().video_base_url(ctx.org()).await?;
-        Ok(Roster { session, site, participants, others, attendance, video_base_url })
+        let mut family = Vec::new();
+        for (p, consents) in w.db().patients_with_consents(ctx.org(), &visible).await? {
+            for c in &p.collaterals {
+                family.push(FamilySeat {
+                    patient_id: p.id,
+                    patient_name: p.details.display_name(),
+                    taking_part: session.family.contains(&(p.id, c.id)),
+                    consent_in_force: openiop_domain::patients::require_consent_for(&consents, c, session.local_date).is_ok(),
+                    collateral: c.clone(),
+                });
+            }
+        }
+        family.sort_by(|a, b| (&a.patient_name, &a.collateral.name).cmp(&(&b.patient_name, &b.collateral.name)));
+        Ok(Roster { session, site, participants, others, attendance, video_base_url, family })
     })
 }
 

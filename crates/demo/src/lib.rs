@@ -166,17 +166,136 @@ pub fn demo_slug() -> String {
 
 /// `openiop serve --demo`: generates the small dataset (seed [`DEMO_SEED`], anchored on `today`)
 /// unless the demo organization exists already, in which case it is left as it is.
-pub async fn ensure_demo(store: &SqlStore, today: NaiveDate) -> anyhow::Result<()> {
+/// The clinical-safety stories ([`clinical_safety_stories`]) are then told on top of it, through
+/// the use cases and `clock`.
+pub async fn ensure_demo(store: &SqlStore, clock: std::sync::Arc<dyn openiop_domain::clock::Clock>) -> anyhow::Result<()> {
+    // Today at the demo's sites (New Jersey).
+    let today = clock.today_in(chrono_tz::America::New_York);
     let slug = demo_slug();
     if store.organization_by_slug(&slug).await.map_err(|e| anyhow::anyhow!("{e}"))?.is_some() {
         return Ok(());
     }
     match generate(store, DEMO_SEED, Size::Small, today, false).await {
-        Ok(_) => Ok(()),
+        Ok(_) => clinical_safety_stories(store, clock).await,
         // Another app server generated it at the same moment.
         Err(_) if store.organization_by_slug(&slug).await.map_err(|e| anyhow::anyhow!("{e}"))?.is_some() => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clinical-safety stories (issue 15: hours counted as delivered, consents that mean what they say)
+
+/// What `serve --demo` shows on top of the generated data, written through the use cases as a
+/// clinical director would (so every rule and audit entry applies): a family therapy session two
+/// days ago that the patient came late to, recorded with the minutes attended; and the spouse's
+/// Part 2 consent, revoked today, which took the spouse off the two family sessions still to come
+/// (the list of sessions changed is audited).
+pub async fn clinical_safety_stories(store: &SqlStore, clock: std::sync::Arc<dyn openiop_domain::clock::Clock>) -> anyhow::Result<()> {
+    use openiop_app::{patients as pt, schedule as sc};
+    use openiop_domain::patients::{CollateralForm, ConsentForm, PatientStore};
+    use openiop_domain::programs::ProgramStore;
+    use openiop_domain::schedule::{AttendanceRow, SessionForm};
+    let e = |e: openiop_domain::DomainError| anyhow::anyhow!("demo clinical-safety stories: {e}");
+    let org = store.organization_by_slug(&demo_slug()).await.map_err(e)?.context("the demo organization")?;
+    let app = openiop_app::App::new(std::sync::Arc::new(store.clone()), clock.clone(), openiop_app::Settings::default());
+    let director =
+        store.user_credentials(&format!("director@{}.example.org", demo_slug())).await.map_err(e)?.context("the demo director")?.user;
+    let meta = openiop_domain::auth::RequestMeta { source_ip: "127.0.0.1".into(), request_id: "demo-clinical-safety".into() };
+    let ctx = openiop_domain::auth::Ctx::new(openiop_app::accounts::actor_of(director), meta);
+    let today = clock.today_in(chrono_tz::America::New_York);
+
+    // A patient in care for a week or more, with a track and a primary clinician.
+    let mut open: Vec<_> = store
+        .open_episodes(org.id, None)
+        .await
+        .map_err(e)?
+        .into_iter()
+        .filter(|x| x.track_id.is_some() && x.primary_clinician.is_some() && x.admitted_on <= today - Duration::days(7))
+        .collect();
+    open.sort_by_key(|x| (x.admitted_on, x.id.to_string()));
+    let episode = open.first().context("an episode in care for a week")?.clone();
+    let pid = episode.patient_id;
+    let patient = store.patient(org.id, pid).await.map_err(e)?;
+    let name = patient.details.display_name();
+
+    // The spouse, and the patient's consent for them to take part in family sessions.
+    let spouse =
+        CollateralForm { name: "Chris Avery".into(), relationship: "Spouse".into(), phone: "(973) 555-0142".into(), email: String::new() };
+    pt::add_collateral(&app, &ctx, pid, &spouse).await.map_err(e)?;
+    let collateral =
+        store.patient(org.id, pid).await.map_err(e)?.collaterals.into_iter().find(|c| c.name == spouse.name).context("the spouse")?;
+    let signed = (today - Duration::days(7)).max(episode.admitted_on);
+    let consent = ConsentForm {
+        discloser: org.name.clone(),
+        recipients: "Chris Avery (spouse)".into(),
+        purpose: "Family involvement in treatment".into(),
+        information: "Dates and times of family sessions; what is discussed in them".into(),
+        information_amount: "Family sessions only".into(),
+        expiry_event: "End of treatment".into(),
+        signed_by: name.clone(),
+        signed_on: signed.to_string(),
+        signature_method: "paper".into(),
+        revocation_explained: true,
+        refusal_consequences_explained: true,
+        redisclosure_notice_given: true,
+        collateral_id: collateral.id.to_string(),
+        ..Default::default()
+    };
+    let (consent, _) = pt::add_consent(&app, &ctx, pid, &consent).await.map_err(e)?;
+
+    // Family therapy two days ago, tomorrow and the day after (this week and next, never the
+    // weeks the optimizer is asked to plan), with whoever of the patient's clinician and the
+    // site's staff can lead it at an hour everyone is free.
+    let services = store.service_types(org.id).await.map_err(e)?;
+    let family = services.iter().find(|x| x.code == "family_therapy").context("family therapy")?;
+    let room = store.rooms(org.id).await.map_err(e)?.into_iter().find(|r| r.site_id == episode.site_id).context("a room")?;
+    let mut leaders: Vec<String> = episode.primary_clinician.map(|c| c.to_string()).into_iter().collect();
+    leaders.extend(store.staff_profiles(org.id).await.map_err(e)?.into_iter().map(|p| p.user_id.to_string()));
+    let mut sessions = Vec::new();
+    for offset in [-2i64, 1, 2] {
+        let date = today + Duration::days(offset);
+        let mut made = None;
+        'find: for hour in [13u32, 12, 14, 15, 11, 16, 10, 17, 9, 8] {
+            for leader in &leaders {
+                let form = SessionForm {
+                    site_id: episode.site_id.to_string(),
+                    program_id: episode.program_id.to_string(),
+                    service_type_id: family.id.to_string(),
+                    date: date.to_string(),
+                    start: format!("{hour:02}:00"),
+                    room_id: room.id.to_string(),
+                    leader_ids: vec![leader.clone()],
+                    patient_ids: vec![pid.to_string()],
+                    topic: "Family therapy: communication and relapse warning signs".into(),
+                    ..Default::default()
+                };
+                if let Ok(s) = sc::create_session(&app, &ctx, &form).await {
+                    made = Some(s);
+                    break 'find;
+                }
+            }
+        }
+        let s = made.context("a free hour for family therapy")?;
+        sc::change_participants(&app, &ctx, s.id, &[], &[], Some((pid, collateral.id)), "").await.map_err(e)?;
+        sessions.push(s);
+    }
+
+    // The patient came 15 minutes late to the one two days ago: recorded with the minutes attended.
+    let past = &sessions[0];
+    let row = AttendanceRow {
+        patient_id: pid.to_string(),
+        status: "late".into(),
+        minutes: (past.minutes() - 15).to_string(),
+        note: "Arrived 15 minutes late (bus delay)".into(),
+        ..Default::default()
+    };
+    sc::take_attendance(&app, &ctx, past.id, &[row]).await.map_err(e)?;
+
+    // Today the patient revoked the spouse's consent in writing: the spouse leaves the two
+    // family sessions to come, and can join again only with a new consent.
+    pt::revoke_consent(&app, &ctx, pid, consent.id, &name, "Asked in writing to stop involving the spouse").await.map_err(e)?;
+    Ok(())
 }
 
 /// The demo organization's sign-in accounts, one per role: (email, role label). They skip the

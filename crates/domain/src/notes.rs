@@ -65,6 +65,11 @@ pub struct NoteSettings {
     /// Individualized sections at or above this similarity (percent) are flagged.
     pub similarity_percent: u32,
     pub review: crate::plans::ReviewRules,
+    /// Minutes a late arrival or early departure recorded without its minutes is taken to have
+    /// missed (credited as such, and shown so). None: the minutes must be typed (the default —
+    /// services are paid as furnished, 42 CFR §410.43).
+    #[serde(default)]
+    pub partial_attendance_missed_minutes: Option<u32>,
 }
 
 impl Default for NoteSettings {
@@ -77,6 +82,7 @@ impl Default for NoteSettings {
             due_hours: 24,
             similarity_percent: 80,
             review: crate::plans::ReviewRules::default(),
+            partial_attendance_missed_minutes: None,
         }
     }
 }
@@ -106,6 +112,11 @@ pub struct SettingsForm {
     /// Review the plan this many days before a planned discharge (default 7).
     #[serde(default)]
     pub discharge_lead_days: Option<u32>,
+    /// Minutes a late arrival or early departure recorded without its minutes is credited as
+    /// having missed (1–240; such records are marked as credited by default). 0: no default, the
+    /// minutes attended must be typed (the default).
+    #[serde(default)]
+    pub partial_attendance_missed_minutes: Option<u32>,
 }
 
 impl NoteSettings {
@@ -156,6 +167,13 @@ impl NoteSettings {
                 s.review.discharge_lead_days = d;
             } else {
                 f.push("discharge_lead_days", "out_of_range", "must be at most 60 days");
+            }
+        }
+        if let Some(m) = form.partial_attendance_missed_minutes {
+            match m {
+                0 => s.partial_attendance_missed_minutes = None,
+                1..=240 => s.partial_attendance_missed_minutes = Some(m),
+                _ => f.push("partial_attendance_missed_minutes", "out_of_range", "must be between 1 and 240 minutes, or 0 for none"),
             }
         }
         f.finish()?;
@@ -560,6 +578,7 @@ impl NoteSettings {
             medicare_months: Some(self.review.medicare_months),
             medicare_payers: Some(self.review.medicare_payers.clone()),
             discharge_lead_days: Some(self.review.discharge_lead_days),
+            partial_attendance_missed_minutes: Some(self.partial_attendance_missed_minutes.unwrap_or(0)),
         }
     }
 }

@@ -606,6 +606,10 @@ pub struct AdmissionForm {
     pub diagnoses: String,
     #[serde(default)]
     pub reason: String,
+    /// Needed only to admit a minor to an adult program or an adult to an adolescent one: the
+    /// clinician's reason for the exception (a sentence; recorded with who and when, audited).
+    #[serde(default)]
+    pub population_exception_reason: String,
 }
 
 pub fn parse_diagnoses(s: &str) -> Result<Vec<Diagnosis>> {

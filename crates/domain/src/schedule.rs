@@ -1,7 +1,9 @@
 //! Sessions, recurrence, attendance and the weekly hours ledger: what an IOP lives on.
 use crate::error::Fields;
 use crate::ids::{OrganizationId, ProgramId, SiteId, UserId};
-use crate::patients::{Collateral, CollateralId, Consent, Episode, EpisodeStatus, LevelLine, PatientId, require_consent_for};
+use crate::patients::{
+    Collateral, CollateralId, Consent, ConsentId, Episode, EpisodeId, EpisodeStatus, LevelLine, PatientId, require_consent_for,
+};
 use crate::programs::{
     CompactConfig, DeliveryMode, LeadRequest, Modality, Population, Program, Room, ServiceType, ServiceTypeId, StaffProfile,
     TemplateSession, TemplateSessionId, TrackId, WeeklyWindow, check_may_lead,
@@ -13,6 +15,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 ids!(SessionId, ClosureId, FeedId);
+record_ids!(PopulationExceptionId);
 
 vocabulary!(SessionStatus, "status" {
     Scheduled => "scheduled", "Scheduled";
@@ -74,6 +77,10 @@ pub struct SessionForm {
     pub patient_ids: Vec<String>,
     #[serde(default)]
     pub topic: String,
+    /// Needed only to book a minor into an adult program's session or an adult into an
+    /// adolescent one's: the clinician's reason for the exception (recorded, audited).
+    #[serde(default)]
+    pub population_exception_reason: String,
 }
 
 /// A scheduled session of care.
@@ -244,6 +251,121 @@ pub struct PatientFacts {
     pub delivery: crate::patients::DeliveryPreference,
     pub collaterals: Vec<Collateral>,
     pub consents: Vec<Consent>,
+    pub date_of_birth: NaiveDate,
+    /// Their open episode, if any (its program and admission date decide its own groups).
+    pub episode: Option<Episode>,
+    /// Population exceptions recorded for them: at admission (their episode's program) or at a
+    /// booking (that session).
+    pub exceptions: Vec<PopulationException>,
+}
+
+/// Adults are 18 and over: a patient under 18 on the day is a minor and belongs with adolescents.
+pub const ADULT_AGE: i32 = 18;
+
+/// The population a patient belongs to on a date, from their date of birth.
+pub fn population_on(date_of_birth: NaiveDate, on: NaiveDate) -> Population {
+    use chrono::Datelike;
+    let mut age = on.year() - date_of_birth.year();
+    if (on.month(), on.day()) < (date_of_birth.month(), date_of_birth.day()) {
+        age -= 1;
+    }
+    if age < ADULT_AGE { Population::Adolescent } else { Population::Adult }
+}
+
+fn age_words(date_of_birth: NaiveDate, on: NaiveDate) -> String {
+    match population_on(date_of_birth, on) {
+        Population::Adolescent => "a minor (under 18)".to_string(),
+        Population::Adult => "an adult (18 or over)".to_string(),
+    }
+}
+
+/// A clinician's explicit exception to the population rule: a minor admitted to (or booked into)
+/// an adult program, or an adult into an adolescent one. Recorded at admission it covers that
+/// episode's program; recorded at a booking, that session only. Who and when are kept with it,
+/// and writing it is audited.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PopulationException {
+    pub id: PopulationExceptionId,
+    pub patient_id: PatientId,
+    pub program_id: ProgramId,
+    pub episode_id: Option<EpisodeId>,
+    pub session_id: Option<SessionId>,
+    /// The patient's population on the day it was recorded (the program's is the other one).
+    pub patient_population: Population,
+    pub reason: String,
+    pub recorded_by: UserId,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// The reason for a population exception as typed: empty means none; otherwise a real sentence.
+pub fn exception_reason(text: &str) -> Result<Option<String>> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    if t.chars().count() < 10 {
+        return Err(DomainError::field(
+            "population_exception_reason",
+            "too_short",
+            "say why, in a sentence (at least 10 characters), this patient is treated outside the program's population",
+        ));
+    }
+    if t.chars().count() > 1000 {
+        return Err(DomainError::field("population_exception_reason", "too_long", "must be at most 1000 characters"));
+    }
+    Ok(Some(t.to_string()))
+}
+
+/// The population rule at admission: a minor is not admitted to an adult program, nor an adult to
+/// an adolescent one, unless a clinician records why (`reason`). `Ok(true)`: an exception is
+/// needed and given; `Ok(false)`: none is needed.
+pub fn check_admission_population(
+    name: &str,
+    date_of_birth: NaiveDate,
+    program: &Program,
+    on: NaiveDate,
+    reason: Option<&str>,
+) -> Result<bool> {
+    if population_on(date_of_birth, on) == program.population {
+        return Ok(false);
+    }
+    if reason.is_some() {
+        return Ok(true);
+    }
+    // ASAM: adolescents are treated apart from adults.
+    Err(DomainError::field(
+        "population_exception_reason",
+        "population_mismatch",
+        &format!(
+            "{name} is {} on {on} and {} is for {}: admit to a program for their age, or record a clinician's reason for the exception",
+            age_words(date_of_birth, on),
+            program.name,
+            program.population.label().to_lowercase()
+        ),
+    ))
+}
+
+impl PatientFacts {
+    /// Whether the patient may take part in a session of `program` on `date` (session `id`):
+    /// their population that day is the program's; or it is their own episode's program and it
+    /// was theirs at admission (a patient who turns 18 during an adolescent episode stays with
+    /// its groups until discharge) or the admission recorded an exception; or the booking of
+    /// this session recorded one.
+    pub fn population_fits(&self, program: &Program, id: SessionId, date: NaiveDate) -> bool {
+        if population_on(self.date_of_birth, date) == program.population {
+            return true;
+        }
+        if self.exceptions.iter().any(|x| x.session_id == Some(id) && x.program_id == program.id) {
+            return true;
+        }
+        match &self.episode {
+            Some(e) if e.program_id == program.id => {
+                population_on(self.date_of_birth, e.admitted_on) == program.population
+                    || self.exceptions.iter().any(|x| x.episode_id == Some(e.id))
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Everything the scheduling rules look at for one session.
@@ -306,16 +428,17 @@ pub fn check_session(s: &Session, c: &ScheduleCheck<'_>, tz: Tz) -> Result<()> {
     }
     if let Some(program) = c.program {
         for p in &c.patients {
-            if let Some(pop) = p.population
-                && pop != program.population
-            {
+            if !p.population_fits(program, s.id, s.local_date) {
                 // ASAM: adolescents are treated apart from adults.
                 return Err(DomainError::rule(
                     "population_mismatch",
                     format!(
-                        "{} is in an {} program and cannot join this {} session",
+                        "{} is {} on {} and cannot join this session of {} (for {}) without a clinician's recorded exception \
+                         (population_exception_reason)",
                         p.name,
-                        pop.label().to_lowercase(),
+                        age_words(p.date_of_birth, s.local_date),
+                        s.local_date,
+                        program.name,
                         program.population.label().to_lowercase()
                     ),
                 ));
@@ -360,6 +483,9 @@ pub struct Attendance {
     pub recorded_by: UserId,
     pub recorded_at: DateTime<Utc>,
     pub note: String,
+    /// A late arrival or early departure recorded without its minutes, credited with the
+    /// organization's default (the session less the configured missed minutes): shown as such.
+    pub credited_by_default: bool,
 }
 
 /// One row of the attendance screen as typed.
@@ -367,7 +493,8 @@ pub struct Attendance {
 pub struct AttendanceRow {
     pub patient_id: String,
     pub status: String,
-    /// Empty: the whole session for present, zero for absences.
+    /// Empty: the whole session for present, zero for absences. A late arrival or an early
+    /// departure needs the minutes attended (or takes the organization's configured default).
     #[serde(default)]
     pub minutes: String,
     #[serde(default)]
@@ -376,9 +503,25 @@ pub struct AttendanceRow {
     pub note: String,
 }
 
+/// How attendance that is not the whole session is credited when its minutes are not typed.
+/// `None` (the default): they must be typed — services are paid as furnished (Medicare IOP/PHP,
+/// 42 CFR §410.43), so a clinic that credits a default says so in its documentation settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PartialCredit {
+    /// Minutes a late arrival or early departure is taken to have missed.
+    pub missed_minutes: Option<u32>,
+}
+
 impl Attendance {
-    /// Parses one row against its session.
+    /// Parses one row against its session (partial attendance needs its minutes).
     pub fn parse(row: &AttendanceRow, session: &Session, by: UserId, now: DateTime<Utc>) -> Result<Self> {
+        Self::parse_with(row, session, by, now, PartialCredit::default())
+    }
+
+    /// Parses one row against its session: a late arrival or early departure without minutes
+    /// is credited with `credit`'s default if the organization set one, and marked as such;
+    /// otherwise it is refused. It never gets the whole session.
+    pub fn parse_with(row: &AttendanceRow, session: &Session, by: UserId, now: DateTime<Utc>, credit: PartialCredit) -> Result<Self> {
         let mut f = Fields::new();
         let field = |name: &str| format!("{}.{name}", row.patient_id);
         let patient = f.take(&field("patient_id"), row.patient_id.parse::<PatientId>());
@@ -389,7 +532,23 @@ impl Attendance {
         }
         let status = f.take(&field("status"), AttendanceStatus::parse(&row.status));
         let full = session.minutes().max(0) as u32;
+        let partial = matches!(status, Some(AttendanceStatus::Late | AttendanceStatus::LeftEarly));
+        let mut by_default = false;
         let minutes = match (status, row.minutes.trim()) {
+            (Some(_), "") if partial => match credit.missed_minutes {
+                Some(missed) => {
+                    by_default = true;
+                    Some(full.saturating_sub(missed.max(1)))
+                }
+                None => {
+                    f.push(
+                        &field("minutes"),
+                        "minutes_required",
+                        "a late arrival or early departure needs the minutes attended (it is not credited with the whole session)",
+                    );
+                    None
+                }
+            },
             (Some(s), "") => Some(if s.attended() { full } else { 0 }),
             (_, m) => match m.parse::<u32>() {
                 Ok(v) if v <= full => Some(v),
@@ -408,6 +567,13 @@ impl Attendance {
             && m > 0
         {
             f.push(&field("minutes"), "absent_with_minutes", "an absence has no minutes attended");
+        }
+        if partial && !by_default && minutes.is_some_and(|m| m >= full) {
+            f.push(
+                &field("minutes"),
+                "partial_minutes_full",
+                &format!("a late arrival or early departure attended less than the session's {full} minutes; record present otherwise"),
+            );
         }
         let mode = if row.mode.trim().is_empty() {
             Some(if session.is_virtual { AttendanceMode::Virtual } else { AttendanceMode::InPerson })
@@ -428,8 +594,36 @@ impl Attendance {
             recorded_by: by,
             recorded_at: now,
             note: row.note.trim().chars().take(500).collect(),
+            credited_by_default: by_default,
         })
     }
+}
+
+/// Attendance counts toward an episode: the session's date must fall within one of the
+/// patient's episodes (admission date through discharge date), or it is refused and says why.
+pub fn check_within_episode(episodes: &[Episode], patient: PatientId, name: &str, date: NaiveDate) -> Result<()> {
+    let mine: Vec<&Episode> = episodes.iter().filter(|e| e.patient_id == patient).collect();
+    let within = |e: &&Episode| e.admitted_on <= date && e.discharge.as_ref().is_none_or(|d| date <= d.date);
+    if mine.iter().any(within) {
+        return Ok(());
+    }
+    let field = format!("{patient}.status");
+    let message = match mine.iter().filter(|e| e.admitted_on <= date).max_by_key(|e| e.admitted_on) {
+        Some(e) => format!(
+            "{name}'s episode of care ended on {} (discharge), before this session on {date}: attendance outside the episode is not \
+             recorded; admit them again, or correct the discharge date",
+            e.discharge.as_ref().map(|d| d.date.to_string()).unwrap_or_default()
+        ),
+        None => match mine.iter().min_by_key(|e| e.admitted_on) {
+            Some(e) => format!(
+                "{name} is admitted on {}, after this session on {date}: attendance outside the episode is not recorded; \
+                 correct the admission date if they were in care then",
+                e.admitted_on
+            ),
+            None => format!("{name} has no episode of care: admit them before recording attendance (this session is on {date})"),
+        },
+    };
+    Err(DomainError::Validation(vec![crate::FieldError::new(&field, "outside_episode", &message)]))
 }
 
 /// The latest version of each (session, patient) record.
@@ -717,6 +911,55 @@ pub trait ScheduleStore: Send + Sync {
     /// One feed of the organization by its id (revoked or not).
     async fn calendar_feed(&self, org: OrganizationId, id: FeedId) -> Result<Option<CalendarFeed>>;
     async fn revoke_feed(&self, org: OrganizationId, id: FeedId, audit: crate::audit::AuditEvent) -> Result<()>;
+    /// Records population exceptions (a clinician's reason, who and when), each with its audit
+    /// entry, in the caller's unit of work.
+    async fn record_population_exceptions(
+        &self,
+        org: OrganizationId,
+        exceptions: &[PopulationException],
+        audits: &[crate::audit::AuditEvent],
+    ) -> Result<()>;
+    /// The population exceptions recorded for these patients.
+    async fn population_exceptions(&self, org: OrganizationId, patients: &[PatientId]) -> Result<Vec<PopulationException>>;
+    /// Takes family members off sessions after their consent was revoked, keeping the list of
+    /// what changed (`family_removals`) with one audit entry.
+    async fn remove_family(&self, org: OrganizationId, removals: &[FamilyRemoval], audit: crate::audit::AuditEvent) -> Result<()>;
+    /// Which family members a revocation took off which sessions.
+    async fn family_removals(&self, org: OrganizationId, patient: PatientId) -> Result<Vec<FamilyRemoval>>;
+}
+
+/// A family member taken off a future session because the consent that let them take part was
+/// revoked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FamilyRemoval {
+    pub consent_id: ConsentId,
+    pub session_id: SessionId,
+    pub patient_id: PatientId,
+    pub collateral_id: CollateralId,
+    pub removed_by: UserId,
+    pub removed_at: DateTime<Utc>,
+}
+
+/// The family members to take off sessions once consents changed: every (patient, family
+/// member) pair of a scheduled session starting after `now` with no consent in force on its
+/// date any more.
+pub fn family_without_consent(
+    sessions: &[Session],
+    consents: &[Consent],
+    collaterals: &[Collateral],
+    now: DateTime<Utc>,
+) -> Vec<(SessionId, PatientId, CollateralId)> {
+    let mut out = Vec::new();
+    for s in sessions.iter().filter(|s| s.status == SessionStatus::Scheduled && s.starts_at > now) {
+        for (p, c) in &s.family {
+            let covered =
+                collaterals.iter().find(|x| x.id == *c).is_some_and(|col| require_consent_for(consents, col, s.local_date).is_ok());
+            if !covered {
+                out.push((s.id, *p, *c));
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

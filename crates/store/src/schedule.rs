@@ -117,6 +117,7 @@ fn attendance_row(r: &AnyRow) -> Result<Attendance> {
         recorded_by: r.parsed("recorded_by")?,
         recorded_at: r.time("recorded_at")?,
         note: r.text("note")?,
+        credited_by_default: r.flag("credited_by_default")?,
     })
 }
 
@@ -444,8 +445,8 @@ impl ScheduleStore for SqlStore {
                 .map_err(db_err)?
                 .int("v")?;
             sqlx::query(
-                "INSERT INTO attendance (organization_id, session_id, patient_id, version, status, minutes, mode, recorded_by, recorded_at, note) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                "INSERT INTO attendance (organization_id, session_id, patient_id, version, status, minutes, mode, recorded_by, recorded_at, note, \
+                 credited_by_default) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(org.to_string())
             .bind(a.session_id.to_string())
@@ -457,6 +458,7 @@ impl ScheduleStore for SqlStore {
             .bind(a.recorded_by.to_string())
             .bind(ts(a.recorded_at))
             .bind(&a.note)
+            .bind(a.credited_by_default)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -475,7 +477,7 @@ impl ScheduleStore for SqlStore {
         self.q()?;
         let rows = bound(
             format!(
-                "SELECT a.session_id, a.patient_id, a.version, a.status, a.minutes, a.mode, a.recorded_by, a.recorded_at, a.note \
+                "SELECT a.session_id, a.patient_id, a.version, a.status, a.minutes, a.mode, a.recorded_by, a.recorded_at, a.note, a.credited_by_default \
                  FROM attendance a JOIN sessions s ON s.id = a.session_id WHERE {clause} AND a.organization_id = $1 ORDER BY a.version"
             ),
             &binds,
@@ -496,7 +498,7 @@ impl ScheduleStore for SqlStore {
             self.q()?;
             let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
             let mut q = sqlx::query(sql(format!(
-                "SELECT session_id, patient_id, version, status, minutes, mode, recorded_by, recorded_at, note FROM attendance \
+                "SELECT session_id, patient_id, version, status, minutes, mode, recorded_by, recorded_at, note, credited_by_default FROM attendance \
                  WHERE organization_id = $1 AND session_id IN ({}) ORDER BY version",
                 placeholders.join(", ")
             )))
@@ -633,5 +635,124 @@ impl ScheduleStore for SqlStore {
             return Err(DomainError::NotFound("calendar feed"));
         }
         tx.commit().await
+    }
+
+    async fn record_population_exceptions(
+        &self,
+        org: OrganizationId,
+        exceptions: &[PopulationException],
+        audits: &[AuditEvent],
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        for a in audits {
+            append(self, &mut tx, a).await?;
+        }
+        for x in exceptions {
+            self.q()?;
+            sqlx::query(
+                "INSERT INTO population_exceptions (id, organization_id, patient_id, program_id, episode_id, session_id, patient_population, \
+                 reason, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(x.id.to_string())
+            .bind(org.to_string())
+            .bind(x.patient_id.to_string())
+            .bind(x.program_id.to_string())
+            .bind(x.episode_id.map(|e| e.to_string()))
+            .bind(x.session_id.map(|e| e.to_string()))
+            .bind(x.patient_population.code())
+            .bind(&x.reason)
+            .bind(x.recorded_by.to_string())
+            .bind(ts(x.recorded_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await
+    }
+
+    async fn population_exceptions(&self, org: OrganizationId, patients: &[PatientId]) -> Result<Vec<PopulationException>> {
+        let mut out = Vec::new();
+        for chunk in patients.chunks(500) {
+            self.q()?;
+            let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let mut q = sqlx::query(sql(format!(
+                "SELECT id, patient_id, program_id, episode_id, session_id, patient_population, reason, recorded_by, recorded_at \
+                 FROM population_exceptions WHERE organization_id = $1 AND patient_id IN ({}) ORDER BY recorded_at",
+                placeholders.join(", ")
+            )))
+            .bind(org.to_string());
+            for p in chunk {
+                q = q.bind(p.to_string());
+            }
+            for r in q.fetch_all(&mut *self.conn().await?).await.map_err(db_err)? {
+                out.push(PopulationException {
+                    id: r.parsed("id")?,
+                    patient_id: r.parsed("patient_id")?,
+                    program_id: r.parsed("program_id")?,
+                    episode_id: r.opt_text("episode_id")?.map(|s| s.parse()).transpose()?,
+                    session_id: r.opt_text("session_id")?.map(|s| s.parse()).transpose()?,
+                    patient_population: openiop_domain::programs::Population::parse(&r.text("patient_population")?)?,
+                    reason: r.text("reason")?,
+                    recorded_by: r.parsed("recorded_by")?,
+                    recorded_at: r.time("recorded_at")?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn remove_family(&self, org: OrganizationId, removals: &[FamilyRemoval], audit: AuditEvent) -> Result<()> {
+        let mut tx = self.write().await?;
+        append(self, &mut tx, &audit).await?;
+        for x in removals {
+            self.q_n(2)?;
+            sqlx::query("DELETE FROM session_family WHERE session_id = $1 AND patient_id = $2 AND collateral_id = $3")
+                .bind(x.session_id.to_string())
+                .bind(x.patient_id.to_string())
+                .bind(x.collateral_id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            sqlx::query(
+                "INSERT INTO family_removals (organization_id, consent_id, session_id, patient_id, collateral_id, removed_by, removed_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(org.to_string())
+            .bind(x.consent_id.to_string())
+            .bind(x.session_id.to_string())
+            .bind(x.patient_id.to_string())
+            .bind(x.collateral_id.to_string())
+            .bind(x.removed_by.to_string())
+            .bind(ts(x.removed_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await
+    }
+
+    async fn family_removals(&self, org: OrganizationId, patient: PatientId) -> Result<Vec<FamilyRemoval>> {
+        self.q()?;
+        let rows = sqlx::query(
+            "SELECT consent_id, session_id, patient_id, collateral_id, removed_by, removed_at FROM family_removals \
+             WHERE organization_id = $1 AND patient_id = $2 ORDER BY removed_at, session_id",
+        )
+        .bind(org.to_string())
+        .bind(patient.to_string())
+        .fetch_all(&mut *self.conn().await?)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(FamilyRemoval {
+                    consent_id: r.parsed("consent_id")?,
+                    session_id: r.parsed("session_id")?,
+                    patient_id: r.parsed("patient_id")?,
+                    collateral_id: r.parsed("collateral_id")?,
+                    removed_by: r.parsed("removed_by")?,
+                    removed_at: r.time("removed_at")?,
+                })
+            })
+            .collect()
     }
 }

@@ -28,8 +28,7 @@ pub async fn build_with_store(config: Config) -> anyhow::Result<(AppState, SqlSt
     store.migrate().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     if config.demo {
         // The generated small dataset, anchored on today at the demo's sites (New Jersey).
-        let today = config.clock.today_in(chrono_tz::America::New_York);
-        openiop_demo::ensure_demo(&store, today).await.map_err(|e| anyhow::anyhow!("creating demo data: {e}"))?;
+        openiop_demo::ensure_demo(&store, config.clock.clone()).await.map_err(|e| anyhow::anyhow!("creating demo data: {e}"))?;
     }
     let shared: Arc<dyn Store> = Arc::new(store.clone());
     let app =

@@ -174,6 +174,7 @@ async fn a_clinician_writes_and_signs_a_group_note_for_eight_by_keyboard() {
             recorded_by: lena.id,
             recorded_at: now,
             note: String::new(),
+            credited_by_default: false,
         })
         .collect();
     let audits: Vec<AuditEvent> = present.iter().map(|_| sys("attendance")).collect();

@@ -170,6 +170,7 @@ async fn attend(c: &Clinic, s: SessionId, patient: &str, status: AttendanceStatu
         recorded_by: by,
         recorded_at: now(),
         note: String::new(),
+        credited_by_default: false,
     };
     let ev = AuditEvent::system("test", AuditAction::Update, "attendance", None).in_org(c.app.org.id);
     c.app.store.record_attendance(c.app.org.id, &[a], &[ev]).await.unwrap();

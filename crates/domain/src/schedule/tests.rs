@@ -139,6 +139,7 @@ fn present(s: &Session, p: PatientId, minutes: u32) -> Attendance {
         recorded_by: UserId::new(),
         recorded_at: Utc.with_ymd_and_hms(2026, 11, 17, 23, 0, 0).single().expect("time"),
         note: String::new(),
+        credited_by_default: false,
     }
 }
 
@@ -217,6 +218,12 @@ fn facts(p: PatientId, pop: Population, windows: &str) -> PatientFacts {
         delivery: DeliveryPreference::Either,
         collaterals: vec![],
         consents: vec![],
+        date_of_birth: match pop {
+            Population::Adult => d("1990-01-01"),
+            Population::Adolescent => d("2011-01-01"),
+        },
+        episode: None,
+        exceptions: vec![],
     }
 }
 

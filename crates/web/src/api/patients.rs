@@ -372,7 +372,9 @@ pub struct RevocationInput {
     pub note: String,
 }
 
-/// Revokes a consent, effective immediately.
+/// Revokes a consent, effective immediately and for the future everywhere: a family member it
+/// covered is taken off every future session they have no other consent in force for (the list
+/// of sessions changed is kept and audited), and can be added again only with a new consent.
 #[utoipa::path(post, path = "/api/v1/patients/{id}/consents/{consent_id}/revoke", tag = "consents", params(("id" = String, Path), ("consent_id" = String, Path)), request_body = RevocationInput,
     responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn revoke_consent(

@@ -205,6 +205,11 @@ pub struct ParticipantsInput {
     /// A family member to add (consent-gated): patient id and collateral id.
     pub family_patient_id: Option<String>,
     pub family_collateral_id: Option<String>,
+    /// Needed only to book a minor into an adult program's session or an adult into an
+    /// adolescent one's: the clinician's reason for the exception (recorded with who and when,
+    /// audited). Without it such a booking is refused (422 population_mismatch).
+    #[serde(default)]
+    pub population_exception_reason: String,
 }
 
 /// Adds or removes participants (and family members) through the scheduling rules.
@@ -225,7 +230,16 @@ async fn participants(
         (Some(p), Some(c)) => Some((id(p, "patient")?, id(c, "family member")?)),
         _ => None,
     };
-    let s = uc::change_participants(&state, &caller.ctx(), id(&sid, "session")?, &parse(&i.add)?, &parse(&i.remove)?, family).await?;
+    let s = uc::change_participants(
+        &state,
+        &caller.ctx(),
+        id(&sid, "session")?,
+        &parse(&i.add)?,
+        &parse(&i.remove)?,
+        family,
+        &i.population_exception_reason,
+    )
+    .await?;
     let base = openiop_app::programs::video_base_url(&state, &caller.ctx()).await?;
     Ok(Json(session_body(&s, base.as_deref())))
 }
@@ -253,7 +267,10 @@ pub struct AttendanceRowInput {
     pub patient_id: String,
     /// present | late | left_early | absent_excused | absent_unexcused | cancelled_by_program
     pub status: String,
-    /// Default: the whole session when present, 0 when absent.
+    /// Minutes attended. Default: the whole session when present, 0 when absent. A late arrival
+    /// or early departure needs them (less than the session), unless the organization set a
+    /// default in its documentation settings (`partial_attendance_missed_minutes`): such a record
+    /// is credited the session less those minutes and marked `credited_by_default`.
     pub minutes: Option<u32>,
     /// in_person | virtual (default from the session)
     pub mode: Option<String>,
@@ -269,11 +286,30 @@ pub struct AttendanceInput {
 #[derive(Serialize, ToSchema)]
 pub struct AttendanceRecordedBody {
     pub recorded: usize,
+    /// The records written, as they count toward the hours ledger.
+    pub records: Vec<AttendanceRecordBody>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AttendanceRecordBody {
+    pub patient_id: String,
+    /// present | late | left_early | absent_excused | absent_unexcused | cancelled_by_program
+    pub status: String,
+    /// Minutes credited toward the hours ledger.
+    pub minutes: u32,
+    /// in_person | virtual
+    pub mode: String,
+    /// True when a late arrival or early departure was recorded without its minutes and was
+    /// credited with the organization's default.
+    pub credited_by_default: bool,
 }
 
 /// Takes attendance for a whole session in one transaction (a correction is kept as an amendment).
+/// Any bad row refuses all: minutes_required (late or left early without minutes and no
+/// default), partial_minutes_full, outside_episode (the session is not within the patient's
+/// episode of care, admission date through discharge date), …
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/attendance", tag = "schedule", params(("id" = String, Path)), request_body = AttendanceInput,
-    responses((status = 200, body = AttendanceRecordedBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = AttendanceRecordedBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, description = "minutes_required, partial_minutes_full, outside_episode, …", body = ErrorBody)))]
 async fn attendance(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -292,7 +328,17 @@ async fn attendance(
         })
         .collect();
     let n = uc::take_attendance(&state, &caller.ctx(), id(&sid, "session")?, &rows).await?;
-    Ok(Json(AttendanceRecordedBody { recorded: n }))
+    let records: Vec<AttendanceRecordBody> = n
+        .iter()
+        .map(|a| AttendanceRecordBody {
+            patient_id: a.patient_id.to_string(),
+            status: a.status.code().into(),
+            minutes: a.minutes,
+            mode: a.mode.code().into(),
+            credited_by_default: a.credited_by_default,
+        })
+        .collect();
+    Ok(Json(AttendanceRecordedBody { recorded: records.len(), records }))
 }
 
 #[derive(Serialize, ToSchema)]

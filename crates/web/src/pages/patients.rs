@@ -315,6 +315,9 @@ fn admission_fields(
             .required()
             .hint("Codes separated by commas, primary first: F10.20, F32.1"),
         Field::new(form, "reason", "Note", "text").wide(),
+        Field::new(form, "population_exception_reason", "Population exception (clinician's reason)", "textarea")
+            .hint("Only to admit a minor to an adult program, or an adult to an adolescent one: say why (recorded with your name, audited)")
+            .wide(),
     ]
 }
 
@@ -656,6 +659,8 @@ pub struct ConsentRow {
     pub status: &'static str,
     pub badge: &'static str,
     pub revocation: String,
+    /// The future sessions its revocation took a family member off.
+    pub taken_off: Vec<String>,
     pub revoke: Option<FormView>,
 }
 
@@ -1019,6 +1024,18 @@ async fn chart_page(state: &AppState, staff: &Staff, id: PatientId, failure: Opt
                         s
                     })
                     .unwrap_or_default(),
+                taken_off: c
+                    .family_taken_off
+                    .iter()
+                    .filter(|t| t.consent_id == k.id)
+                    .map(|t| {
+                        if t.topic.is_empty() {
+                            t.on.format("%a %-d %b %Y").to_string()
+                        } else {
+                            format!("{}, {}", t.on.format("%a %-d %b %Y"), t.topic)
+                        }
+                    })
+                    .collect(),
                 revoke,
             }
         })
@@ -1347,7 +1364,8 @@ pub async fn revoke_consent(
         uc::consents(&state, &ctx, pid).await?;
         Err(DomainError::field("revoked_by", "required", "say who revoked the consent in writing"))
     } else {
-        uc::revoke_consent(&state, &ctx, pid, cid, post.revoked_by.trim(), post.note.trim()).await
+        // A family member it covered leaves future sessions; the list is audited.
+        uc::revoke_consent(&state, &ctx, pid, cid, post.revoked_by.trim(), post.note.trim()).await.map(|_| ())
     };
     // The failed form is the revoke form of this consent's row.
     let form = match &r {

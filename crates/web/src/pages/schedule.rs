@@ -264,6 +264,10 @@ pub struct ParticipantRow {
     pub minutes: String,
     pub mode: String,
     pub amended: bool,
+    /// A partial attendance credited with the organization's default (not typed).
+    pub credited_by_default: bool,
+    /// What is wrong with this row as posted (the form is re-shown with it marked).
+    pub problem: Option<String>,
 }
 
 #[derive(Template)]
@@ -282,6 +286,21 @@ struct SessionPage {
     virtual_link: Option<String>,
     error: Option<String>,
     saved: Option<String>,
+    /// A booking refused for the population rule: the patient to book with a clinician's reason.
+    exception_for: Option<String>,
+    back: String,
+    /// Participants' family members taking part, and those who may be added.
+    family: Vec<FamilyView>,
+    family_taking_part: usize,
+    can_add_family: bool,
+}
+
+pub struct FamilyView {
+    /// `patient:collateral`, the add form's value.
+    pub key: String,
+    pub label: String,
+    pub taking_part: bool,
+    pub consent_in_force: bool,
 }
 
 async fn session_page(
@@ -291,6 +310,29 @@ async fn session_page(
     error: Option<String>,
     saved: Option<String>,
 ) -> PageResult<Response> {
+    session_page_with(state, staff, id, error, saved, Reshow::default()).await
+}
+
+/// What a refused form re-shows: the rows as posted with their problems, or the patient a
+/// booking refused for the population rule (offered the exception's reason field).
+#[derive(Default)]
+struct Reshow<'a> {
+    posted: &'a [AttendanceRow],
+    problems: &'a [openiop_domain::FieldError],
+    exception_for: Option<PatientId>,
+}
+
+/// The session page; after a refused attendance, the rows as posted with their problems marked.
+async fn session_page_with(
+    state: &AppState,
+    staff: &Staff,
+    id: SessionId,
+    error: Option<String>,
+    saved: Option<String>,
+    reshow: Reshow<'_>,
+) -> PageResult<Response> {
+    let Reshow { posted, problems, exception_for } = reshow;
+    let back = format!("/sessions/{id}");
     let ctx = staff.ctx();
     let r = uc::roster(state, &ctx, id).await?;
     let (s, names) = (&r.session, &r.participants);
@@ -312,9 +354,24 @@ async fn session_page(
                     .unwrap_or_default(),
                 mode: a.map(|a| a.mode.code().to_string()).unwrap_or_default(),
                 amended: a.is_some_and(|a| a.version > 1),
+                credited_by_default: a.is_some_and(|a| a.credited_by_default),
+                problem: None,
             }
         })
         .collect();
+    for r in rows.iter_mut() {
+        if let Some(p) = posted.iter().find(|p| p.patient_id == r.patient_id) {
+            r.status = p.status.clone();
+            r.minutes = p.minutes.clone();
+            r.mode = p.mode.clone();
+            r.credited_by_default = false;
+        }
+        let prefix = format!("{}.", r.patient_id);
+        let mine: Vec<String> = problems.iter().filter(|x| x.field.starts_with(&prefix)).map(|x| x.message.clone()).collect();
+        if !mine.is_empty() {
+            r.problem = Some(mine.join("; "));
+        }
+    }
     rows.sort_by(|a, b| a.name.cmp(&b.name));
     let base = r.video_base_url.clone();
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
@@ -335,6 +392,22 @@ async fn session_page(
             .map(|t| openiop_domain::programs::virtual_room_link(base.as_deref().unwrap_or("https://video.invalid"), t)),
         error,
         saved,
+        exception_for: exception_for.filter(|_| staff.actor.can(Action::WriteClinicalRecord)).map(|p| p.to_string()),
+        back: back.to_string(),
+        can_add_family: s.status == SessionStatus::Scheduled
+            && (staff.actor.can(Action::ManageIntake) || staff.actor.can(Action::WriteClinicalRecord))
+            && r.family.iter().any(|f| !f.taking_part),
+        family_taking_part: r.family.iter().filter(|f| f.taking_part).count(),
+        family: r
+            .family
+            .iter()
+            .map(|f| FamilyView {
+                key: format!("{}:{}", f.patient_id, f.collateral.id),
+                label: format!("{} ({}), with {}", f.collateral.name, f.collateral.relationship, f.patient_name),
+                taking_part: f.taking_part,
+                consent_in_force: f.consent_in_force,
+            })
+            .collect(),
     })?;
     *res.status_mut() = status;
     Ok(res)
@@ -367,13 +440,29 @@ pub async fn take_attendance(
         .collect();
     rows.sort_by(|a, b| a.patient_id.cmp(&b.patient_id));
     match uc::take_attendance(&state, &staff.ctx(), sid, &rows).await {
-        Ok(n) => session_page(&state, &staff, sid, None, Some(format!("Attendance saved for {n} patient(s)."))).await,
-        Err(e @ (DomainError::Validation(_) | DomainError::Rule { .. } | DomainError::Conflict { .. })) => {
-            let msg = match &e {
-                DomainError::Validation(v) => v.iter().map(|x| x.message.clone()).collect::<Vec<_>>().join("; "),
-                other => other.to_string(),
+        Ok(n) => {
+            let by_default = n.iter().filter(|a| a.credited_by_default).count();
+            let note = if by_default > 0 {
+                format!(" {by_default} late or early departure(s) without minutes were credited with the clinic's default (marked).")
+            } else {
+                String::new()
             };
-            session_page(&state, &staff, sid, Some(format!("Nothing was saved: {msg}")), None).await
+            session_page(&state, &staff, sid, None, Some(format!("Attendance saved for {} patient(s).{note}", n.len()))).await
+        }
+        Err(e @ (DomainError::Validation(_) | DomainError::Rule { .. } | DomainError::Conflict { .. })) => {
+            let (msg, problems) = match &e {
+                DomainError::Validation(v) => (v.iter().map(|x| x.message.clone()).collect::<Vec<_>>().join("; "), v.clone()),
+                other => (other.to_string(), Vec::new()),
+            };
+            session_page_with(
+                &state,
+                &staff,
+                sid,
+                Some(format!("Nothing was saved: {msg}")),
+                None,
+                Reshow { posted: &rows, problems: &problems, exception_for: None },
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
@@ -387,6 +476,12 @@ pub struct AddPost {
     patient_id: String,
     #[serde(default)]
     back: String,
+    /// A clinician's reason to book a patient outside the program's population.
+    #[serde(default)]
+    population_exception_reason: String,
+    /// A family member to add instead of a patient: `patient:collateral` (consent-gated).
+    #[serde(default)]
+    family: String,
 }
 
 /// One click: add a patient to a session (a make-up), through the scheduling rules.
@@ -398,14 +493,42 @@ pub async fn add_participant(
 ) -> PageResult<Response> {
     staff.check_csrf(&f.csrf)?;
     let sid: SessionId = not_found(&id, "session")?;
+    if !f.family.is_empty() {
+        return add_family(&state, &staff, sid, &f.family).await;
+    }
     let p: PatientId = not_found(&f.patient_id, "patient")?;
-    match uc::change_participants(&state, &staff.ctx(), sid, &[p], &[], None).await {
+    match uc::change_participants(&state, &staff.ctx(), sid, &[p], &[], None, &f.population_exception_reason).await {
         Ok(_) => {
             let back = if f.back.starts_with('/') && !f.back.starts_with("//") { f.back } else { format!("/sessions/{sid}") };
             Ok(Redirect::to(&back).into_response())
         }
         Err(e @ (DomainError::Rule { .. } | DomainError::Conflict { .. })) => {
-            session_page(&state, &staff, sid, Some(e.to_string()), None).await
+            // The population rule asks for a clinician's reason: the page offers the field.
+            let retry = (e.code() == "population_mismatch").then_some(p);
+            session_page_with(&state, &staff, sid, Some(e.to_string()), None, Reshow { exception_for: retry, ..Default::default() }).await
+        }
+        Err(DomainError::Validation(v)) => {
+            let msg = v.iter().map(|x| x.message.clone()).collect::<Vec<_>>().join("; ");
+            session_page_with(&state, &staff, sid, Some(msg), None, Reshow { exception_for: Some(p), ..Default::default() }).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Adds a participant's family member, only under a consent in force (else the page says why).
+async fn add_family(state: &AppState, staff: &Staff, sid: SessionId, key: &str) -> PageResult<Response> {
+    let parsed = key.split_once(':').and_then(|(p, c)| Some((p.parse::<PatientId>().ok()?, c.parse().ok()?)));
+    let Some(family) = parsed else {
+        return session_page_with(state, staff, sid, Some("Choose a family member to add.".into()), None, Reshow::default()).await;
+    };
+    match uc::change_participants(state, &staff.ctx(), sid, &[], &[], Some(family), "").await {
+        Ok(_) => session_page(state, staff, sid, None, Some("Family member added.".into())).await,
+        Err(e @ (DomainError::Rule { .. } | DomainError::Conflict { .. } | DomainError::Validation(_))) => {
+            let msg = match &e {
+                DomainError::Validation(v) => v.iter().map(|x| x.message.clone()).collect::<Vec<_>>().join("; "),
+                other => other.to_string(),
+            };
+            session_page_with(state, staff, sid, Some(msg), None, Reshow::default()).await
         }
         Err(e) => Err(e.into()),
     }
