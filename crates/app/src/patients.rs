@@ -376,17 +376,37 @@ pub async fn change_level(app: &App, ctx: &Ctx, id: EpisodeId, f: &LevelChangeFo
     })
 }
 
-pub async fn transfer_track(app: &App, ctx: &Ctx, id: EpisodeId, track: &str) -> Result<()> {
-    writing!(app, |w| transfer_track_in(&w, ctx, id, track).await)
+pub async fn transfer_track(app: &App, ctx: &Ctx, id: EpisodeId, track: &str, risk_disposition: &str) -> Result<()> {
+    writing!(app, |w| transfer_track_in(&w, ctx, id, track, risk_disposition).await)
 }
 
 /// Moves an episode to another track of a program in the caller's scope (inside a unit of work).
-pub(crate) async fn transfer_track_in(w: &Work<'_>, ctx: &Ctx, id: EpisodeId, track: &str) -> Result<()> {
+/// A track of another program moves the episode out of its program: as at discharge, refused
+/// while a risk flag is open unless its disposition is recorded, and the new program's
+/// population rule holds (an exception is recorded at an admission, not on a transfer).
+pub(crate) async fn transfer_track_in(w: &Work<'_>, ctx: &Ctx, id: EpisodeId, track: &str, risk_disposition: &str) -> Result<()> {
     let e = episode_for(w, ctx, id, Action::WriteClinicalRecord).await?;
     let track: TrackId = track.parse().map_err(|_| DomainError::field("track_id", "required", "choose a track"))?;
     let unknown = || DomainError::field("track_id", "unknown_reference", "is not a track you can use");
     let t = w.db().track(ctx.org(), track).await.map_err(|_| unknown())?;
-    w.referenced_program(ctx, Action::WriteClinicalRecord, t.program_id).await.map_err(|_| unknown())?;
+    let program = w.referenced_program(ctx, Action::WriteClinicalRecord, t.program_id).await.map_err(|_| unknown())?;
+    if t.program_id != e.program_id {
+        let patient = w.db().patient(ctx.org(), e.patient_id).await?;
+        let today = w.today_at(ctx.org(), program.site_id).await?;
+        let name = patient.details.display_name();
+        if let Err(refused) =
+            openiop_domain::schedule::check_admission_population(&name, patient.details.date_of_birth, &program, today, None)
+        {
+            let DomainError::Validation(v) = refused else { return Err(refused) };
+            let why = v.first().map(|f| f.message.clone()).unwrap_or_default();
+            let why = why.split(':').next().unwrap_or_default();
+            return Err(DomainError::rule(
+                "population_mismatch",
+                format!("{why}: discharge and admit with a clinician's recorded exception, or choose a program for their age"),
+            ));
+        }
+        close_open_risk(w, ctx, &e, risk_disposition).await?;
+    }
     let ev = event(ctx, Action::WriteClinicalRecord, AuditAction::Update, "episode_track", Some(e.patient_id));
     w.db().transfer_track(ctx.org(), id, track, ev).await
 }

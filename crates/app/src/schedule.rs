@@ -563,7 +563,7 @@ pub async fn join_track(app: &App, ctx: &Ctx, episode_id: EpisodeId, track_id: T
                 )
                 .await?;
         }
-        crate::patients::transfer_track_in(&w, ctx, episode_id, &track_id.to_string()).await?;
+        crate::patients::transfer_track_in(&w, ctx, episode_id, &track_id.to_string(), "").await?;
         changed += w
             .db()
             .set_track_participation(

@@ -295,7 +295,41 @@ pub async fn clinical_safety_stories(store: &SqlStore, clock: std::sync::Arc<dyn
     // Today the patient revoked the spouse's consent in writing: the spouse leaves the two
     // family sessions to come, and can join again only with a new consent.
     pt::revoke_consent(&app, &ctx, pid, consent.id, &name, "Asked in writing to stop involving the spouse").await.map_err(e)?;
-    Ok(())
+    name_with_diacritics(store, &ctx).await
+}
+
+/// A former patient's name was registered without its diacritics; the front desk corrects it,
+/// so the demo's discharge summaries include one (HTML and PDF) for a name beyond Latin-1.
+async fn name_with_diacritics(store: &SqlStore, ctx: &openiop_domain::auth::Ctx) -> anyhow::Result<()> {
+    use openiop_domain::patients::{EpisodeStatus, PatientStore, Sex};
+    let e = |e: openiop_domain::DomainError| anyhow::anyhow!("demo name with diacritics: {e}");
+    let org = ctx.actor.organization_id;
+    for last in LAST {
+        let found = store.search_patients(org, &last.to_lowercase(), None).await.map_err(e)?;
+        let ids: Vec<_> = found.iter().filter(|p| p.name.ends_with(last)).map(|p| p.id).collect();
+        let mut done: Vec<_> = store
+            .episodes_of(org, &ids)
+            .await
+            .map_err(e)?
+            .into_iter()
+            .filter(|x| x.status == EpisodeStatus::Discharged && x.discharge.as_ref().is_some_and(|d| d.kind.code() == "completed"))
+            .collect();
+        done.sort_by_key(|x| (x.admitted_on, x.id.to_string()));
+        let Some(episode) = done.first() else { continue };
+        let mut patient = store.patient(org, episode.patient_id).await.map_err(e)?;
+        let (first, family) = match patient.details.sex {
+            Sex::Male => ("Quang Minh", "Nguyễn"),
+            _ => ("Thị Thảo", "Nguyễn"),
+        };
+        patient.details.legal_first = first.into();
+        patient.details.legal_last = family.into();
+        patient.details.preferred_name = first.split(' ').next_back().unwrap_or(first).into();
+        let mut ev = AuditEvent::by(ctx, None, AuditAction::Update, "patient", Some(patient.id.to_string())).detail("name corrected");
+        ev.patient_id = Some(patient.id.to_string());
+        store.update_patient(org, patient.id, patient.details, ev).await.map_err(e)?;
+        return Ok(());
+    }
+    anyhow::bail!("demo name with diacritics: no completed discharge in the demo")
 }
 
 /// The demo organization's sign-in accounts, one per role: (email, role label). They skip the

@@ -238,3 +238,28 @@ fn the_checkers_fail_on_broken_or_wrong_files() {
     assert!(text.contains("Nguyễn Thị Hương") && text.contains("Пётр Чайковский") && text.contains("محمد عبد الله"), "{text}");
     assert!(fonts_embedded_as_subsets(&good).is_ok());
 }
+
+/// `serve --demo` has a discharged patient whose name needs more than Latin-1 (the front desk
+/// corrected "Nguyen" to "Nguyễn"): her discharge summary prints the name in the PDF.
+#[tokio::test]
+async fn the_demo_prints_a_summary_for_a_name_beyond_latin_1() {
+    let app = TestApp::with_config("sqlite", |c| c.demo = true).await;
+    let org = app.store.organization_by_slug(&openiop_demo::demo_slug()).await.unwrap().expect("the demo");
+    let found = app.store.search_patients(org.id, "nguyễn", None).await.unwrap();
+    let patient = found.iter().find(|p| p.name.ends_with("Nguyễn")).expect("a patient named Nguyễn");
+    let episodes = app.store.episodes(org.id, patient.id).await.unwrap();
+    let done = episodes.iter().find(|e| e.discharge.is_some()).expect("her discharged episode");
+    let full = app.store.patient(org.id, patient.id).await.unwrap();
+    let name = full.details.display_name();
+    assert!(name.chars().any(|c| c as u32 > 0xff), "beyond Latin-1: {name}");
+
+    let mut b = app.browser();
+    b.sign_in(&format!("director@{}.example.org", openiop_demo::demo_slug()), openiop_demo::DEMO_PASSWORD).await;
+    let (status, content_type, pdf) = get_bytes(&b, &format!("/episodes/{}/discharge-summary.pdf", done.id)).await;
+    assert_eq!((status, content_type.as_str()), (StatusCode::OK, "application/pdf"));
+    if !poppler() {
+        return;
+    }
+    let text = pdf_text(&pdf, false).expect("pdftotext reads the summary");
+    assert!(text.contains(&format!("Discharge summary: {name}")), "the title prints {name:?}: {text}");
+}

@@ -361,6 +361,53 @@ async fn a_patient_is_not_discharged_with_a_risk_flag_open(engine: &'static str)
     assert!(tasks(&c, &c.lena).await.is_empty(), "{engine}: its task is done");
 }
 
+async fn a_patient_does_not_leave_the_program_with_a_risk_flag_open(engine: &'static str) {
+    let c = clinic(engine).await;
+    let (_, episode) = admit(&c, "Sasha", &c.program, Some(&c.lena_user)).await;
+    let track = |program: &str, name: &str| {
+        let (app, director, program, name) = (&c.app, c.director.clone(), program.to_string(), name.to_string());
+        async move {
+            let t = ok(
+                app,
+                Method::POST,
+                &format!("/api/v1/programs/{program}/tracks"),
+                &director,
+                json!({"name": name, "delivery_mode": "in_person"}),
+            )
+            .await;
+            t["id"].as_str().expect("track id").to_string()
+        }
+    };
+    let evenings = track(&c.program, "Evenings").await;
+    let mornings = track(&c.program, "Mornings").await;
+    let recovery = track(&c.program_without_lead, "Recovery mornings").await;
+    let (s, v) =
+        call(&c.app, Method::POST, &format!("/api/v1/episodes/{episode}/track"), &c.lena, Some(json!({"track_id": evenings}))).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{engine}: {v}");
+    let (s, v) = measure(&c, &episode, "phq9", all_phq9(1)).await;
+    assert_eq!(s, StatusCode::CREATED, "{engine}: {v}");
+
+    // Within the program, a track change is not a departure: it goes ahead with the flag open.
+    let (s, v) =
+        call(&c.app, Method::POST, &format!("/api/v1/episodes/{episode}/track"), &c.lena, Some(json!({"track_id": mornings}))).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{engine}: {v}");
+
+    // Out of the program it is refused, and nothing moves.
+    let (s, v) =
+        call(&c.app, Method::POST, &format!("/api/v1/episodes/{episode}/track"), &c.lena, Some(json!({"track_id": recovery}))).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("open_risk_flag")), "{engine}: {v}");
+    let e = ok(&c.app, Method::GET, &format!("/api/v1/episodes/{episode}"), &c.lena, Value::Null).await;
+    assert_eq!((e["program_id"].as_str(), e["track_id"].as_str()), (Some(c.program.as_str()), Some(mornings.as_str())), "{engine}: {e}");
+
+    // With the disposition recorded on the move, it goes ahead and the flag is closed.
+    let body = json!({"track_id": recovery, "risk_disposition": "Assessed with the patient: passive thoughts, no plan; safety plan reviewed and shared with the recovery team."});
+    let (s, v) = call(&c.app, Method::POST, &format!("/api/v1/episodes/{episode}/track"), &c.lena, Some(body)).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{engine}: {v}");
+    let e = ok(&c.app, Method::GET, &format!("/api/v1/episodes/{episode}"), &c.lena, Value::Null).await;
+    assert_eq!(e["program_id"].as_str(), Some(c.program_without_lead.as_str()), "{engine}: {e}");
+    assert!(tasks(&c, &c.lena).await.is_empty(), "{engine}: the flag's task is done");
+}
+
 #[tokio::test]
 async fn every_risk_task_has_an_owner_who_sees_it_at_home_on_every_engine() {
     for engine in engines() {
@@ -386,5 +433,12 @@ async fn triage_sets_the_deadline_and_repeated_positives_join_the_open_flag_on_e
 async fn a_patient_is_not_discharged_with_a_risk_flag_open_on_every_engine() {
     for engine in engines() {
         a_patient_is_not_discharged_with_a_risk_flag_open(engine).await;
+    }
+}
+
+#[tokio::test]
+async fn a_patient_does_not_leave_the_program_with_a_risk_flag_open_on_every_engine() {
+    for engine in engines() {
+        a_patient_does_not_leave_the_program_with_a_risk_flag_open(engine).await;
     }
 }

@@ -517,6 +517,10 @@ async fn change_level(
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct TrackTransferInput {
     pub track_id: String,
+    /// Needed to move to another program's track while a suicide-risk flag is open: what was
+    /// assessed and what follows (clinicians).
+    #[serde(default)]
+    pub risk_disposition: String,
 }
 
 /// Moves the episode to another track.
@@ -528,7 +532,7 @@ async fn transfer(
     Path(eid): Path<String>,
     ApiJson(i): ApiJson<TrackTransferInput>,
 ) -> ApiResult<StatusCode> {
-    uc::transfer_track(&state, &caller.ctx(), id(&eid, "episode")?, &i.track_id).await?;
+    uc::transfer_track(&state, &caller.ctx(), id(&eid, "episode")?, &i.track_id, &i.risk_disposition).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -789,22 +789,30 @@ async fn chart_page(state: &AppState, staff: &Staff, id: PatientId, failure: Opt
             );
         }
         if can_write {
-            let track_opts: Vec<(String, String)> =
+            // This program's tracks first, then those of the other programs in the caller's scope
+            // (a move out of the program, under the same risk and population rules as discharge).
+            let mut track_opts: Vec<(String, String)> =
                 tracks.iter().filter(|t| t.program_id == e.program_id).map(|t| (t.id.to_string(), t.name.clone())).collect();
+            for p in all_programs.iter().filter(|p| p.id != e.program_id && staff.actor.scope.covers(Some(p.site_id), Some(p.id))) {
+                track_opts
+                    .extend(tracks.iter().filter(|t| t.program_id == p.id).map(|t| (t.id.to_string(), format!("{} — {}", p.name, t.name))));
+            }
+            let mut fields = vec![
+                Field::new("track", "track_id", "Track", "select")
+                    .options(track_opts)
+                    .value(e.track_id.map(|t| t.to_string()).unwrap_or_default()),
+            ];
+            if open_flags.iter().any(|f| f.episode_id == e.id) {
+                fields.push(
+                    Field::new("track", "risk_disposition", "Disposition of the open suicide-risk flag", "textarea")
+                        .hint("Needed to move to another program while a risk flag is open: what was assessed and what follows.")
+                        .wide(),
+                );
+            }
             forms.push(
-                FormView::new(
-                    "track",
-                    format!("/episodes/{eid}/track"),
-                    "Transfer track",
-                    "Transfer",
-                    vec![
-                        Field::new("track", "track_id", "Track", "select")
-                            .options(track_opts)
-                            .value(e.track_id.map(|t| t.to_string()).unwrap_or_default()),
-                    ],
-                )
-                .details()
-                .apply(failure),
+                FormView::new("track", format!("/episodes/{eid}/track"), "Transfer track or program", "Transfer", fields)
+                    .details()
+                    .apply(failure),
             );
             let (next, label) = if e.status == EpisodeStatus::OnHold { ("active", "Mark active") } else { ("on_hold", "Put on hold") };
             forms.push(
@@ -1184,6 +1192,8 @@ pub struct TrackPost {
     csrf: String,
     #[serde(default)]
     track_id: String,
+    #[serde(default)]
+    risk_disposition: String,
 }
 
 pub async fn transfer_track(
@@ -1194,7 +1204,7 @@ pub async fn transfer_track(
 ) -> PageResult<Response> {
     staff.check_csrf(&post.csrf)?;
     let eid: EpisodeId = not_found(&id, "episode")?;
-    let r = uc::transfer_track(&state, &staff.ctx(), eid, &post.track_id).await;
+    let r = uc::transfer_track(&state, &staff.ctx(), eid, &post.track_id, &post.risk_disposition).await;
     episode_action(&state, &staff, eid, "track", &post, r).await
 }
 
