@@ -1572,6 +1572,9 @@ async fn site(ctx: &mut Ctx<'_>, load: &mut BulkLoad, rng: &mut Rng, index: usiz
     let last = ctx.today + Duration::days(6);
     let mut date = ctx.start;
     while date <= last {
+        // The day's bookings so far (start, end, leader, room, patients): nobody and no room is
+        // booked twice at once, as the scheduling rules (and PostgreSQL's constraints) require.
+        let mut booked: Vec<Booking> = Vec::new();
         if !closed.contains(&date) {
             for (ti, t) in tracks.iter().enumerate() {
                 for (tid, wd, start, minutes, service, topic, modality, leader) in &t.templates {
@@ -1598,6 +1601,8 @@ async fn site(ctx: &mut Ctx<'_>, load: &mut BulkLoad, rng: &mut Rng, index: usiz
                         modality: Some(*modality),
                         leader: *leader,
                     };
+                    let end = s.start + Duration::minutes(i64::from(s.minutes));
+                    booked.push((s.start, end, s.leader, s.room.clone(), members.iter().map(|e| e.patient.clone()).collect()));
                     session(ctx, load, rng, &org, &site_id, tz, &staff, &s, &members).await?;
                 }
             }
@@ -1608,15 +1613,40 @@ async fn site(ctx: &mut Ctx<'_>, load: &mut BulkLoad, rng: &mut Rng, index: usiz
                 continue;
             }
             let virt = e.virtual_care;
+            // The patient's usual hour with their clinician's usual office; when either is taken
+            // that day, the nearest free hour and any free office (no randomness: the rest of
+            // the generated clinic does not move).
+            let free = |from: NaiveTime, room: &Option<String>| {
+                let to = from + Duration::minutes(60);
+                !booked.iter().any(|(s, t, leader, r, people)| {
+                    *s < to && from < *t && (*leader == e.clinician || people.contains(&e.patient) || (room.is_some() && r == room))
+                })
+            };
+            let usual = offices[e.clinician % offices.len()].clone();
+            let rooms: Vec<Option<String>> = if virt {
+                vec![None]
+            } else {
+                std::iter::once(usual.clone()).chain(offices.iter().filter(|o| **o != usual).cloned()).map(Some).collect()
+            };
+            let hours = [0i64, 1, -1, 2, -2, 3, -3, 4, -4].map(|d| i64::from(e.slot.1) + d);
+            let Some((start, room)) = hours
+                .iter()
+                .filter(|h| (8..=20).contains(*h))
+                .filter_map(|h| NaiveTime::from_hms_opt(*h as u32, 0, 0))
+                .find_map(|t| rooms.iter().find(|r| free(t, r)).map(|r| (t, r.clone())))
+            else {
+                continue;
+            };
+            booked.push((start, start + Duration::minutes(60), e.clinician, room.clone(), vec![e.patient.clone()]));
             let s = SessionPlan {
                 template: None,
                 program: programs[e.program].id.clone(),
                 track: None,
                 service: ctx.services.get("individual_therapy").map(|s| s.0.clone()).context("service")?,
                 date,
-                start: NaiveTime::from_hms_opt(e.slot.1, 0, 0).unwrap_or_default(),
+                start,
                 minutes: 60,
-                room: if virt { None } else { Some(offices[e.clinician % offices.len()].clone()) },
+                room,
                 virt,
                 capacity: 1,
                 topic: "Individual therapy",
@@ -1638,6 +1668,9 @@ async fn site(ctx: &mut Ctx<'_>, load: &mut BulkLoad, rng: &mut Rng, index: usiz
     }
     Ok(())
 }
+
+/// One of a day's bookings: start, end, leader, room, patients.
+type Booking = (NaiveTime, NaiveTime, usize, Option<String>, Vec<String>);
 
 struct SessionPlan<'a> {
     template: Option<String>,

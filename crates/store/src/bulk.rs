@@ -370,6 +370,23 @@ impl BulkLoad {
         if let Some(last) = Table::ALL.last() {
             self.flush_through(*last).await?;
         }
+        if self.store.engine == Engine::Postgres {
+            // Loaded with triggers off (a superuser's load): leaders and participants take their
+            // sessions' times now, and the exclusion constraints check every row as it does.
+            for table in ["session_leaders", "session_participants"] {
+                self.store.q()?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE {table} x SET starts_at = s.starts_at, ends_at = s.ends_at, live = s.status <> 'cancelled' \
+                     FROM sessions s WHERE s.id = x.session_id AND x.starts_at IS NULL"
+                )))
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db_err)?;
+            }
+        }
+        // Other app servers drop their cached reference data (the triggers may have been off).
+        self.store.q()?;
+        sqlx::query("UPDATE reference_revision SET revision = revision + 1 WHERE id = 1").execute(&mut *self.tx).await.map_err(db_err)?;
         self.store.q()?;
         self.tx.commit().await.map_err(db_err)?;
         self.store.reference_cache.invalidate();

@@ -4,21 +4,21 @@
 //! Any write through this store empties it (every write transaction starts with
 //! `audit::append`, which moves the generation on; a unit of work empties it again after it
 //! commits, and bulk loads when they commit), so a process sees its own writes at once. Inside
-//! a unit of work it is not used at all. Another app server's writes are seen within
-//! [`REFERENCE_TTL`]. No patient data is cached.
+//! a unit of work it is not used at all. Several app servers on one database behave as one: a
+//! trigger on every reference table moves `reference_revision` in the changing transaction, and
+//! a cached copy is used only while the revision it was loaded at is still the database's (one
+//! primary-key read), so another server's committed change is seen by the next request. No
+//! patient data is cached.
 use crate::SqlStore;
 use openiop_domain::Result;
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-/// How long another server's change to reference data may go unseen here.
-pub(crate) const REFERENCE_TTL: Duration = Duration::from_secs(2);
 
 struct Entry {
-    loaded: Instant,
+    /// The database's reference revision when the value was read (read before the value).
+    revision: i64,
     generation: u64,
     value: Arc<dyn Any + Send + Sync>,
 }
@@ -52,22 +52,35 @@ impl SqlStore {
         }
         let cache = &self.reference_cache;
         let generation = cache.generation.load(Ordering::SeqCst);
+        // Read first: a change committed after this read moves the revision past it, so a value
+        // read below can only be as new as or newer than the revision it is kept with.
+        let revision = self.reference_revision().await?;
         let hit = {
             let entries = cache.entries.lock().unwrap_or_else(|p| p.into_inner());
             entries
                 .get(&(kind, key.clone()))
-                .filter(|e| e.generation == generation && e.loaded.elapsed() < REFERENCE_TTL)
+                .filter(|e| e.generation == generation && e.revision == revision)
                 .and_then(|e| e.value.downcast_ref::<T>().cloned())
         };
         if let Some(v) = hit {
             return Ok(v);
         }
-        let loaded = Instant::now();
         let v = load().await?;
         if cache.generation.load(Ordering::SeqCst) == generation {
-            let entry = Entry { loaded, generation, value: Arc::new(v.clone()) };
+            let entry = Entry { revision, generation, value: Arc::new(v.clone()) };
             cache.entries.lock().unwrap_or_else(|p| p.into_inner()).insert((kind, key), entry);
         }
         Ok(v)
+    }
+
+    /// The database's reference revision (moved by a trigger on every reference table).
+    async fn reference_revision(&self) -> Result<i64> {
+        use sqlx::Row;
+        self.q()?;
+        let row = sqlx::query("SELECT revision FROM reference_revision WHERE id = 1")
+            .fetch_one(&mut *self.conn().await?)
+            .await
+            .map_err(crate::db_err)?;
+        row.try_get::<i64, _>(0).map_err(crate::db_err)
     }
 }

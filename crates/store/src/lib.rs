@@ -157,6 +157,18 @@ impl std::ops::DerefMut for Conn<'_> {
 
 /// Maps a storage error to the domain's opaque internal error (details go to the log only).
 pub(crate) fn db_err(e: sqlx::Error) -> DomainError {
+    // PostgreSQL's exclusion constraints (0014) refuse a double booking the rules did not see.
+    if let sqlx::Error::Database(d) = &e
+        && d.code().as_deref() == Some("23P01")
+    {
+        tracing::warn!(constraint = d.constraint().unwrap_or_default(), "double booking refused by the database");
+        let what = match d.constraint() {
+            Some("sessions_room_booked_once") => "The room",
+            Some("session_leaders_booked_once") => "A leader",
+            _ => "A participant",
+        };
+        return DomainError::conflict("schedule_conflict", format!("{what} is already booked at that time"));
+    }
     tracing::error!(error = %e, "database error");
     DomainError::Internal(format!("database: {e}"))
 }

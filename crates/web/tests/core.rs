@@ -410,3 +410,115 @@ async fn at_half_past_seven_in_the_evening_in_new_york_it_is_still_today() {
         an_evening_in_new_york(engine).await;
     }
 }
+
+/// On PostgreSQL the database itself refuses a double booking that slips past the rules (a bug,
+/// or a writer that skips them): sessions written straight to the store, overlapping in one
+/// room, one leader or one patient, are refused with the same 409 code; back-to-back sessions,
+/// and a booking over a cancelled one, are kept.
+async fn the_database_refuses_a_double_booking(engine: &'static str) {
+    use openiop_domain::audit::{AuditAction, AuditEvent};
+    let c = clinic(engine, monday_morning()).await;
+    let site = c.app.site.id.to_string();
+    let lena = clinician(&c, "lena@harbor.org").await.id.to_string();
+    let omar = clinician(&c, "omar@harbor.org").await.id.to_string();
+    let booked = ok(
+        &c.app,
+        Method::POST,
+        "/api/v1/sessions",
+        &c.director,
+        json!({"site_id": site, "program_id": c.program, "service_type_id": c.individual, "date": "2026-11-17",
+               "start": "10:00", "minutes": "50", "room_id": c.room, "leader_ids": [lena]}),
+    )
+    .await;
+    let first: SessionId = booked["id"].as_str().unwrap().parse().unwrap();
+    let store = &c.app.store;
+    let org = c.app.org.id;
+    let original = store.scheduled_session(org, first).await.unwrap();
+    let audit = || AuditEvent::system("test", AuditAction::Create, "session", None).in_org(org);
+    let copy = |f: &dyn Fn(&mut openiop_domain::schedule::Session)| {
+        let mut s = original.clone();
+        s.id = SessionId::new();
+        s.template_id = None;
+        f(&mut s);
+        s
+    };
+    let omar_id = omar.parse().unwrap();
+    let other_room = ok(
+        &c.app,
+        Method::POST,
+        &format!("/api/v1/sites/{site}/rooms"),
+        &c.director,
+        json!({"name": "Office 3", "kind": "office", "capacity": 3}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let half_later = |s: &mut openiop_domain::schedule::Session| {
+        s.starts_at += chrono::Duration::minutes(25);
+        s.ends_at += chrono::Duration::minutes(25);
+    };
+    let same_room = copy(&|s| {
+        half_later(s);
+        s.leaders = vec![omar_id];
+    });
+    let same_leader = copy(&|s| {
+        half_later(s);
+        s.room_id = Some(other_room);
+    });
+    let back_to_back = copy(&|s| {
+        s.starts_at = original.ends_at;
+        s.ends_at = original.ends_at + chrono::Duration::minutes(50);
+    });
+    let r = store.create_sessions(org, &[same_room], audit()).await;
+    let r2 = store.create_sessions(org, &[same_leader], audit()).await;
+    if engine == "postgres" {
+        for (what, r) in [("room", r), ("leader", r2)] {
+            let e = r.expect_err(&format!("{engine}: the database refuses a second booking of the {what}"));
+            assert_eq!(e.code(), "schedule_conflict", "{engine}: {what}: {e}");
+        }
+    } else {
+        // SQLite has one writer, whose transaction runs the rules; a direct store write is not checked.
+        assert!(r.is_ok() && r2.is_ok(), "{engine}: only PostgreSQL holds the constraint");
+        return;
+    }
+    assert_eq!(store.create_sessions(org, &[back_to_back], audit()).await.expect("back to back is fine"), 1);
+
+    // A patient in two overlapping sessions (a group and an individual session) is refused too.
+    let patient = ok(
+        &c.app,
+        Method::POST,
+        "/api/v1/patients",
+        &c.director,
+        json!({"legal_first": "Robin", "legal_last": "Hale", "date_of_birth": "1990-04-02", "state": "NJ", "site_id": site}),
+    )
+    .await;
+    let pid = patient["id"].as_str().unwrap().parse().unwrap();
+    let mut with_patient = original.clone();
+    with_patient.participants = vec![pid];
+    store.save_session(org, &with_patient, audit()).await.expect("the patient joins the first session");
+    let overlapping = copy(&|s| {
+        half_later(s);
+        s.is_virtual = true;
+        s.room_id = None;
+        s.leaders = vec![omar_id];
+        s.participants = vec![pid];
+    });
+    let e = store.create_sessions(org, std::slice::from_ref(&overlapping), audit()).await.expect_err("the patient is already booked");
+    assert_eq!(e.code(), "schedule_conflict");
+
+    // Once the first session is cancelled, the time is free for all three.
+    let mut cancelled = with_patient.clone();
+    cancelled.status = SessionStatus::Cancelled;
+    cancelled.cancel_reason = "Clinician ill".into();
+    store.save_session(org, &cancelled, audit()).await.expect("cancelled");
+    assert_eq!(store.create_sessions(org, &[overlapping], audit()).await.expect("free once cancelled"), 1);
+}
+
+#[tokio::test]
+async fn the_database_refuses_a_double_booking_on_postgresql() {
+    for engine in engines() {
+        the_database_refuses_a_double_booking(engine).await;
+    }
+}
