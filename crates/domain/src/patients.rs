@@ -991,6 +991,20 @@ impl NewConsent {
     }
 }
 
+/// A name as the duplicate check compares it: Unicode compatibility-decomposed, accents and
+/// other combining marks dropped, case-folded (ß as ss), letters and digits only — so "ÑÚÑEZ",
+/// "Núñez" and "Nunez" are one name, as the front desk types them.
+pub fn name_key(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    name.nfkd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .flat_map(|c| if c == 'ß' { vec!['s', 's'] } else { vec![c] })
+        .filter(|c| c.is_alphanumeric())
+        .collect()
+}
+
 /// A family member may join a session only while a consent covering them is in force.
 pub fn require_consent_for(consents: &[Consent], collateral: &Collateral, date: NaiveDate) -> Result<()> {
     if consents.iter().any(|c| c.collateral_id == Some(collateral.id) && c.in_force(date)) {

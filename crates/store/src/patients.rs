@@ -49,17 +49,25 @@ async fn insert_patient(
     p: &PatientDetails,
     allow_duplicate: bool,
 ) -> Result<Patient> {
-    let found = sqlx::query(
-        "SELECT mrn FROM patients WHERE organization_id = $1 AND lower(legal_last) = $2 AND lower(legal_first) = $3 AND date_of_birth = $4",
-    )
-    .bind(org.to_string())
-    .bind(p.legal_last.to_lowercase())
-    .bind(p.legal_first.to_lowercase())
-    .bind(date(p.date_of_birth))
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db_err)?;
+    // Everyone born that day, compared by folded name (case, accents, punctuation: see
+    // `name_key`), inside the registering transaction.
+    let born_that_day = sqlx::query("SELECT mrn, legal_first, legal_last FROM patients WHERE organization_id = $1 AND date_of_birth = $2")
+        .bind(org.to_string())
+        .bind(date(p.date_of_birth))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
     store.q()?;
+    let (first, last) = (openiop_domain::patients::name_key(&p.legal_first), openiop_domain::patients::name_key(&p.legal_last));
+    let mut found = None;
+    for r in &born_that_day {
+        if openiop_domain::patients::name_key(&r.text("legal_first")?) == first
+            && openiop_domain::patients::name_key(&r.text("legal_last")?) == last
+        {
+            found = Some(r);
+            break;
+        }
+    }
     if let Some(r) = found
         && !allow_duplicate
     {

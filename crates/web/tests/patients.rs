@@ -223,6 +223,17 @@ async fn bad_input_is_refused_with_stable_codes_and_nothing_is_written() {
         let created = ok(&app, Method::POST, "/api/v1/patients", &director, p.clone()).await;
         let (s, v) = call(&app, Method::POST, "/api/v1/patients", &director, Some(p.clone())).await;
         assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("possible_duplicate")));
+        // Typed in capitals, with a hyphen, or with the accents the record has (or lacks): the same person.
+        let mut nunez = jordan();
+        nunez["site_id"] = json!(site);
+        (nunez["legal_first"], nunez["legal_last"]) = (json!("José"), json!("Núñez"));
+        ok(&app, Method::POST, "/api/v1/patients", &director, nunez.clone()).await;
+        for (first, last) in [("JOSÉ", "ÑÚÑEZ"), ("Jose", "Nunez"), ("jose", "NÚÑEZ")] {
+            let mut again = nunez.clone();
+            (again["legal_first"], again["legal_last"]) = (json!(first), json!(last));
+            let (s, v) = call(&app, Method::POST, "/api/v1/patients", &director, Some(again)).await;
+            assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("possible_duplicate")), "{engine}: {first} {last}: {v}");
+        }
         p["allow_duplicate"] = json!(true);
         assert_eq!(
             call(&app, Method::POST, "/api/v1/patients", &director, Some(p)).await.0,

@@ -207,3 +207,16 @@ fn a_consent_needs_every_part_2_element() {
         ("Harbor Light", "This episode only", SignatureMethod::Electronic)
     );
 }
+
+#[test]
+fn the_duplicate_check_folds_case_and_accents_as_the_front_desk_types_names() {
+    use super::name_key;
+    assert_eq!(name_key("ÑÚÑEZ"), name_key("Núñez"));
+    assert_eq!(name_key("Nunez"), name_key("Núñez"));
+    assert_eq!(name_key("Zoë"), name_key("ZOE"));
+    assert_eq!(name_key("Strauß"), name_key("STRAUSS"));
+    assert_eq!(name_key("Mary-Jane"), name_key("mary jane"));
+    assert_eq!(name_key("Nguyễn"), name_key("NGUYEN"));
+    assert_ne!(name_key("Nunez"), name_key("Nuno"));
+    assert_eq!(name_key("李"), "李", "letters without case stay as they are");
+}
