@@ -124,6 +124,23 @@ async fn family_taken_off(w: &Work<'_>, ctx: &Ctx, patient: PatientId) -> Result
     Ok(out)
 }
 
+/// The patients list: one page of the patients in the caller's scope with their latest episode,
+/// filtered; with how many the filter matches (audited as a search, with the count only).
+pub async fn list(app: &App, ctx: &Ctx, filter: &PatientListFilter) -> Result<(Vec<PatientListRow>, u64)> {
+    ctx.actor.require(Action::ViewPatientDemographics)?;
+    reading!(app, |w| {
+        let scope = match &ctx.actor.scope {
+            Scope::Organization => ListScope::Organization,
+            Scope::Units { sites, programs } => ListScope::Units { sites: sites.clone(), programs: programs.clone() },
+        };
+        let (rows, total) = w.db().patient_list(ctx.org(), &scope, filter).await?;
+        let ev = event(ctx, Action::ViewPatientDemographics, AuditAction::Search, "patient_list", None)
+            .detail(&format!("results={} total={total}", rows.len()));
+        w.db().audit(ev).await?;
+        Ok((rows, total))
+    })
+}
+
 pub async fn search(app: &App, ctx: &Ctx, query: &str) -> Result<Vec<PatientSummary>> {
     ctx.actor.require(Action::ViewPatientDemographics)?;
     if query.trim().len() < 2 {

@@ -991,6 +991,104 @@ impl NewConsent {
     }
 }
 
+/// Whose patients a list may show: all of the organization's, or those registered at some
+/// sites and those with an open episode in some programs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListScope {
+    Organization,
+    Units { sites: Vec<SiteId>, programs: Vec<ProgramId> },
+}
+
+/// The patients list's filters (each optional) and page.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PatientListFilter {
+    pub program: Option<ProgramId>,
+    pub track: Option<crate::programs::TrackId>,
+    pub clinician: Option<UserId>,
+    /// Of the latest episode; `None` for any, including patients never admitted.
+    pub status: Option<ListStatus>,
+    /// The latest episode's clinical level now (an ASAM code such as `2.1`).
+    pub level_code: Option<String>,
+    /// From 1.
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// What the status filter can ask for: an episode status, or registered and never admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListStatus {
+    Episode(EpisodeStatus),
+    NotAdmitted,
+}
+
+impl PatientListFilter {
+    pub const PER_PAGE_DEFAULT: u32 = 50;
+    pub const PER_PAGE_MAX: u32 = 200;
+
+    /// Parses the list's query fields; a bad value is a 422 naming its field.
+    pub fn parse(program: &str, track: &str, clinician: &str, status: &str, level_code: &str, page: &str, per_page: &str) -> Result<Self> {
+        let mut f = Fields::new();
+        fn id<T: std::str::FromStr>(f: &mut Fields, field: &str, v: &str) -> Option<T> {
+            let v = v.trim();
+            if v.is_empty() {
+                return None;
+            }
+            let parsed = v.parse().ok();
+            if parsed.is_none() {
+                f.push(field, "invalid", "is not an id from this organization's lists");
+            }
+            parsed
+        }
+        let program = id(&mut f, "program_id", program);
+        let track = id(&mut f, "track_id", track);
+        let clinician = id(&mut f, "clinician_id", clinician);
+        let status = match status.trim() {
+            "" => None,
+            "not_admitted" => Some(ListStatus::NotAdmitted),
+            other => match EpisodeStatus::parse(other) {
+                Ok(s) => Some(ListStatus::Episode(s)),
+                Err(_) => {
+                    f.push("status", "invalid", "must be admitted, active, on_hold, discharged or not_admitted");
+                    None
+                }
+            },
+        };
+        let level_code = level_code.trim();
+        if level_code.chars().count() > 16 {
+            f.push("level_code", "too_long", "must be at most 16 characters");
+        }
+        let number = |f: &mut Fields, field: &str, v: &str, default: u32, max: u32| -> u32 {
+            if v.trim().is_empty() {
+                return default;
+            }
+            match v.trim().parse::<u32>() {
+                Ok(n) if (1..=max).contains(&n) => n,
+                _ => {
+                    f.push(field, "out_of_range", &format!("must be a whole number from 1 to {max}"));
+                    default
+                }
+            }
+        };
+        let page = number(&mut f, "page", page, 1, 100_000);
+        let per_page = number(&mut f, "per_page", per_page, Self::PER_PAGE_DEFAULT, Self::PER_PAGE_MAX);
+        f.finish()?;
+        Ok(Self { program, track, clinician, status, level_code: (!level_code.is_empty()).then(|| level_code.to_string()), page, per_page })
+    }
+}
+
+/// One row of the patients list: the patient and their latest episode, if any.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PatientListRow {
+    pub patient: PatientSummary,
+    pub episode_id: Option<EpisodeId>,
+    pub program_id: Option<ProgramId>,
+    pub track_id: Option<crate::programs::TrackId>,
+    pub primary_clinician: Option<UserId>,
+    pub status: Option<EpisodeStatus>,
+    pub admitted_on: Option<NaiveDate>,
+    pub level_code: Option<String>,
+}
+
 /// A name as the duplicate check compares it: Unicode compatibility-decomposed, accents and
 /// other combining marks dropped, case-folded (ß as ss), letters and digits only — so "ÑÚÑEZ",
 /// "Núñez" and "Nunez" are one name, as the front desk types them.
@@ -1108,6 +1206,9 @@ pub trait PatientStore: Send + Sync {
         admission: Admission,
         audit: crate::audit::AuditEvent,
     ) -> Result<(Patient, Episode)>;
+    /// One page of the patients in scope with their latest episode, filtered, ordered by name;
+    /// with the number of patients the filter matches (one query).
+    async fn patient_list(&self, org: OrganizationId, scope: &ListScope, filter: &PatientListFilter) -> Result<(Vec<PatientListRow>, u64)>;
     /// Registers a patient (refuses a same-name, same-birth-date duplicate unless confirmed).
     async fn create_patient(
         &self,

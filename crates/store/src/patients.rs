@@ -41,6 +41,10 @@ async fn next_counter(store: &SqlStore, conn: &mut AnyConnection, org: Organizat
     Ok(1)
 }
 
+/// The clinical level in force now on the latest episode `e` (its open clinical span).
+const CURRENT_LEVEL: &str = "SELECT l.level_code FROM level_spans l WHERE l.episode_id = e.id AND l.line = 'clinical' \
+     AND l.to_date IS NULL ORDER BY l.from_date DESC LIMIT 1";
+
 async fn insert_patient(
     store: &SqlStore,
     conn: &mut AnyConnection,
@@ -722,6 +726,104 @@ impl PatientStore for SqlStore {
             });
         }
         Ok(out)
+    }
+
+    async fn patient_list(&self, org: OrganizationId, scope: &ListScope, f: &PatientListFilter) -> Result<(Vec<PatientListRow>, u64)> {
+        let mut params: Vec<String> = vec![org.to_string()];
+        let mut bind = |v: String| {
+            params.push(v);
+            format!("${}", params.len())
+        };
+        let mut conds = vec!["p.organization_id = $1".to_string()];
+        if let ListScope::Units { sites, programs } = scope {
+            let mut any = Vec::new();
+            // As a chart is in scope: the patient's site, or the site or program of any episode.
+            if !sites.is_empty() {
+                let list: Vec<String> = sites.iter().map(|x| bind(x.to_string())).collect();
+                any.push(format!("p.site_id IN ({})", list.join(", ")));
+                any.push(format!("EXISTS (SELECT 1 FROM episodes o WHERE o.patient_id = p.id AND o.site_id IN ({}))", list.join(", ")));
+            }
+            if !programs.is_empty() {
+                let list: Vec<String> = programs.iter().map(|x| bind(x.to_string())).collect();
+                any.push(format!("EXISTS (SELECT 1 FROM episodes o WHERE o.patient_id = p.id AND o.program_id IN ({}))", list.join(", ")));
+            }
+            if any.is_empty() {
+                return Ok((Vec::new(), 0));
+            }
+            conds.push(format!("({})", any.join(" OR ")));
+        }
+        if let Some(x) = f.program {
+            conds.push(format!("e.program_id = {}", bind(x.to_string())));
+        }
+        if let Some(x) = f.track {
+            conds.push(format!("e.track_id = {}", bind(x.to_string())));
+        }
+        if let Some(x) = f.clinician {
+            conds.push(format!("e.primary_clinician_id = {}", bind(x.to_string())));
+        }
+        match f.status {
+            Some(ListStatus::Episode(st)) => conds.push(format!("e.status = {}", bind(st.code().to_string()))),
+            Some(ListStatus::NotAdmitted) => conds.push("e.id IS NULL".into()),
+            None => {}
+        }
+        if let Some(code) = &f.level_code {
+            conds.push(format!("({CURRENT_LEVEL}) = {}", bind(code.clone())));
+        }
+        let from_where = format!(
+            "FROM patients p LEFT JOIN episodes e ON e.id = (SELECT x.id FROM episodes x WHERE x.patient_id = p.id \
+             ORDER BY x.admitted_on DESC, x.created_at DESC, x.id DESC LIMIT 1) WHERE {}",
+            conds.join(" AND ")
+        );
+        let offset_value = (u64::from(f.page.saturating_sub(1)) * u64::from(f.per_page)).to_string();
+        let limit = bind(f.per_page.to_string());
+        let offset = bind(offset_value);
+        let filter_params = params.len() - 2;
+        let text = format!(
+            "SELECT p.id, p.site_id, p.mrn, p.legal_first, p.legal_last, p.preferred_name, p.date_of_birth, \
+             e.id AS episode_id, e.program_id, e.track_id, e.primary_clinician_id, e.status, e.admitted_on, \
+             ({CURRENT_LEVEL}) AS level_code, COUNT(*) OVER () AS total {from_where} \
+             ORDER BY lower(p.legal_last), lower(p.legal_first), p.id LIMIT CAST({limit} AS INTEGER) OFFSET CAST({offset} AS INTEGER)"
+        );
+        self.q()?;
+        let mut q = sqlx::query(sql(text));
+        for v in &params {
+            q = q.bind(v.clone());
+        }
+        let rows = q.fetch_all(&mut *self.conn().await?).await.map_err(db_err)?;
+        let mut total = 0u64;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            total = u64::try_from(r.int("total")?).unwrap_or(0);
+            let preferred = r.text("preferred_name")?;
+            let first = if preferred.is_empty() { r.text("legal_first")? } else { preferred };
+            out.push(PatientListRow {
+                patient: PatientSummary {
+                    id: r.parsed("id")?,
+                    site_id: r.parsed("site_id")?,
+                    mrn: r.text("mrn")?,
+                    name: format!("{first} {}", r.text("legal_last")?),
+                    date_of_birth: parse_date(&r.text("date_of_birth")?)?,
+                },
+                episode_id: r.opt_text("episode_id")?.map(|_| r.parsed("episode_id")).transpose()?,
+                program_id: r.opt_text("program_id")?.map(|_| r.parsed("program_id")).transpose()?,
+                track_id: r.opt_text("track_id")?.map(|_| r.parsed("track_id")).transpose()?,
+                primary_clinician: r.opt_text("primary_clinician_id")?.map(|_| r.parsed("primary_clinician_id")).transpose()?,
+                status: r.opt_text("status")?.map(|v| EpisodeStatus::parse(&v)).transpose()?,
+                admitted_on: r.opt_text("admitted_on")?.map(|v| parse_date(&v)).transpose()?,
+                level_code: r.opt_text("level_code")?,
+            });
+        }
+        if rows.is_empty() && f.page > 1 {
+            // Past the last page: the count still says how many the filter matches.
+            self.q()?;
+            let mut q = sqlx::query(sql(format!("SELECT COUNT(*) AS total {from_where}")));
+            for v in &params[..filter_params] {
+                q = q.bind(v.clone());
+            }
+            let r = q.fetch_one(&mut *self.conn().await?).await.map_err(db_err)?;
+            total = u64::try_from(r.int("total")?).unwrap_or(0);
+        }
+        Ok((out, total))
     }
 
     async fn patient_summaries(&self, org: OrganizationId, ids: &[PatientId]) -> Result<Vec<PatientSummary>> {

@@ -134,3 +134,41 @@ async fn front_desk_refers_a_residential_step_down_and_a_clinician_admits_it() {
     t.screenshot("patients-chart").await;
     t.finish().await;
 }
+
+/// In Chromium, on the demo clinic: the front desk opens the patients list without typing a
+/// search and narrows it to patients in care (pages of 50; the API story pages); the page
+/// passes axe-core.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_front_desk_pages_through_the_patients_in_care() {
+    let Some(t) = common::BrowserTest::start(|c| c.demo = true).await else { return };
+    t.open("/login").await;
+    t.fill("email", &format!("frontdesk@{}.example.org", openiop_demo::demo_slug())).await;
+    t.fill("password", openiop_demo::DEMO_PASSWORD).await;
+    t.enter("password").await;
+    t.expect_path("/").await;
+    t.open("/patients").await;
+    let caption = t.text("#patient-list caption").await;
+    assert!(caption.starts_with("Patients 1–") && caption.contains(" of "), "the first page of everyone: {caption}");
+    if let Some(v) = t.accessibility_violations().await {
+        assert!(v.is_empty(), "patients list: {v:?}");
+    }
+    t.click("#status option[value='active']").await;
+    t.click("#apply-filters").await;
+    let mut narrowed = String::new();
+    for _ in 0..100 {
+        narrowed = t.text("#patient-list caption").await;
+        if narrowed != caption {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(narrowed.contains(" of "), "{narrowed}");
+    let statuses = t.text("#patient-list tbody").await;
+    assert!(!statuses.contains("Discharged") && !statuses.contains("Not admitted"), "only patients in care: {statuses}");
+    if narrowed.starts_with("Patients 1–50") {
+        t.click("#next-page").await;
+        let next = t.text("#patient-list caption").await;
+        assert!(next.starts_with("Patients 51–"), "{next}");
+    }
+    t.finish().await;
+}

@@ -6,6 +6,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use openiop_app::patients as uc;
 use openiop_domain::DomainError;
 use openiop_domain::patients::*;
@@ -258,13 +259,55 @@ pub struct PatientSummaryBody {
     pub mrn: String,
     pub name: String,
     pub date_of_birth: String,
+    /// The latest episode (in the list without `q`; absent in search results and for patients
+    /// never admitted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_episode: Option<LatestEpisodeBody>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LatestEpisodeBody {
+    pub id: String,
+    pub program_id: Option<String>,
+    pub track_id: Option<String>,
+    pub primary_clinician_id: Option<String>,
+    /// admitted | active | on_hold | discharged
+    pub status: Option<String>,
+    #[schema(format = Date)]
+    pub admitted_on: Option<String>,
+    /// The clinical level in force (ASAM code).
+    pub level_code: Option<String>,
 }
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
-    /// Name, MRN or date of birth (YYYY-MM-DD).
+    /// Name, MRN or date of birth (YYYY-MM-DD). Without it, the paged patients list, filtered by
+    /// the parameters below (ordered by name; the total is in `X-Total-Count`).
+    #[serde(default)]
     q: String,
+    #[serde(default)]
+    #[param(format = Uuid)]
+    program_id: String,
+    #[serde(default)]
+    #[param(format = Uuid)]
+    track_id: String,
+    /// The latest episode's primary clinician.
+    #[serde(default)]
+    #[param(format = Uuid)]
+    clinician_id: String,
+    /// admitted | active | on_hold | discharged | not_admitted
+    #[serde(default)]
+    status: String,
+    /// The clinical level in force, e.g. 2.1.
+    #[serde(default)]
+    level_code: String,
+    /// From 1.
+    #[serde(default)]
+    page: String,
+    /// 1–200, default 50.
+    #[serde(default)]
+    per_page: String,
 }
 
 /// Registers a patient (duplicate check on name + date of birth).
@@ -280,20 +323,42 @@ async fn register(
     Ok((StatusCode::CREATED, Json(p.into())))
 }
 
-/// Finds patients in the caller's scope by name, MRN or date of birth.
-#[utoipa::path(get, path = "/api/v1/patients", tag = "patients", params(SearchParams), responses((status = 200, body = Vec<PatientSummaryBody>)))]
-async fn search(
-    State(state): State<AppState>,
-    caller: ApiCaller,
-    ApiQuery(p): ApiQuery<SearchParams>,
-) -> ApiResult<Json<Vec<PatientSummaryBody>>> {
-    let found = uc::search(&state, &caller.ctx(), &p.q).await?;
-    Ok(Json(
-        found
-            .into_iter()
-            .map(|s| PatientSummaryBody { id: s.id.to_string(), mrn: s.mrn, name: s.name, date_of_birth: s.date_of_birth.to_string() })
-            .collect(),
-    ))
+/// Finds patients in the caller's scope by name, MRN or date of birth; without `q`, lists them a
+/// page at a time with their latest episode, filtered by program, track, clinician, status and
+/// level of care.
+#[utoipa::path(get, path = "/api/v1/patients", tag = "patients", params(SearchParams),
+    responses((status = 200, body = Vec<PatientSummaryBody>,
+        headers(("X-Total-Count" = u64, description = "Patients the filter matches (the list without q)")))))]
+async fn search(State(state): State<AppState>, caller: ApiCaller, ApiQuery(p): ApiQuery<SearchParams>) -> ApiResult<Response> {
+    let summary = |s: PatientSummary| PatientSummaryBody {
+        id: s.id.to_string(),
+        mrn: s.mrn,
+        name: s.name,
+        date_of_birth: s.date_of_birth.to_string(),
+        latest_episode: None,
+    };
+    if !p.q.trim().is_empty() {
+        let found = uc::search(&state, &caller.ctx(), &p.q).await?;
+        return Ok(Json(found.into_iter().map(summary).collect::<Vec<_>>()).into_response());
+    }
+    let filter = PatientListFilter::parse(&p.program_id, &p.track_id, &p.clinician_id, &p.status, &p.level_code, &p.page, &p.per_page)?;
+    let (rows, total) = uc::list(&state, &caller.ctx(), &filter).await?;
+    let body: Vec<PatientSummaryBody> = rows
+        .into_iter()
+        .map(|r| {
+            let latest = r.episode_id.map(|id| LatestEpisodeBody {
+                id: id.to_string(),
+                program_id: r.program_id.map(|x| x.to_string()),
+                track_id: r.track_id.map(|x| x.to_string()),
+                primary_clinician_id: r.primary_clinician.map(|x| x.to_string()),
+                status: r.status.map(|x| x.code().to_string()),
+                admitted_on: r.admitted_on.map(|x| x.to_string()),
+                level_code: r.level_code.clone(),
+            });
+            PatientSummaryBody { latest_episode: latest, ..summary(r.patient) }
+        })
+        .collect();
+    Ok(([("x-total-count", total.to_string())], Json(body)).into_response())
 }
 
 /// A patient's chart: record, episodes (clinical roles), consents and flags.

@@ -328,6 +328,32 @@ fn admission_fields(
 pub struct SearchQuery {
     #[serde(default)]
     q: String,
+    #[serde(default)]
+    program_id: String,
+    #[serde(default)]
+    track_id: String,
+    #[serde(default)]
+    clinician_id: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    level_code: String,
+    #[serde(default)]
+    page: String,
+}
+
+/// One row of the patients list as the page shows it.
+pub struct ListRowView {
+    pub id: String,
+    pub name: String,
+    pub mrn: String,
+    pub date_of_birth: String,
+    pub program: String,
+    pub track: String,
+    pub clinician: String,
+    pub status: String,
+    pub level: String,
+    pub admitted_on: String,
 }
 
 #[derive(Template)]
@@ -339,22 +365,120 @@ struct SearchPage {
     results: Vec<PatientSummary>,
     can_register: bool,
     can_refer: bool,
+    /// The list (when not searching): its rows, filters and paging.
+    rows: Vec<ListRowView>,
+    total: u64,
+    first: u64,
+    last: u64,
+    previous: Option<String>,
+    next: Option<String>,
+    programs: Vec<(String, String)>,
+    tracks: Vec<(String, String)>,
+    clinicians: Vec<(String, String)>,
+    statuses: Vec<(String, String)>,
+    levels: Vec<(String, String)>,
+    f: SearchQuery,
+    problem: Option<String>,
 }
 
 pub async fn search(State(state): State<AppState>, staff: Staff, Query(q): Query<SearchQuery>) -> PageResult<Response> {
+    use openiop_domain::auth::Role;
     let ctx = staff.ctx();
     ctx.actor.require(Action::ViewPatientDemographics)?;
     let query = q.q.trim().to_string();
     let searched = query.len() >= 2;
     let results = if searched { uc::search(&state, &ctx, &query).await? } else { Vec::new() };
-    render(&SearchPage {
+    let openiop_app::programs::Catalog { programs: all_programs, tracks, users } = openiop_app::programs::catalog(&state, &ctx).await?;
+    let programs = visible_programs(&state, &staff).await?;
+    let (mut rows, mut total, mut problem) = (Vec::new(), 0, None);
+    let per_page = PatientListFilter::PER_PAGE_DEFAULT;
+    let mut page = 1u32;
+    if !searched {
+        match PatientListFilter::parse(&q.program_id, &q.track_id, &q.clinician_id, &q.status, &q.level_code, &q.page, "") {
+            Ok(filter) => {
+                page = filter.page;
+                let (found, n) = uc::list(&state, &ctx, &filter).await?;
+                total = n;
+                let name = |u: Option<openiop_domain::ids::UserId>| {
+                    u.and_then(|u| users.iter().find(|x| x.id == u)).map(|x| x.name.clone()).unwrap_or_default()
+                };
+                rows = found
+                    .into_iter()
+                    .map(|r| ListRowView {
+                        id: r.patient.id.to_string(),
+                        name: r.patient.name.clone(),
+                        mrn: r.patient.mrn.clone(),
+                        date_of_birth: r.patient.date_of_birth.to_string(),
+                        program: r.program_id.map(|p| program_name(&all_programs, Some(p))).unwrap_or_default(),
+                        track: r.track_id.and_then(|t| tracks.iter().find(|x| x.id == t)).map(|t| t.name.clone()).unwrap_or_default(),
+                        clinician: name(r.primary_clinician),
+                        status: r.status.map(|s| s.label().to_string()).unwrap_or_else(|| "Not admitted".into()),
+                        level: r.level_code.clone().unwrap_or_default(),
+                        admitted_on: r.admitted_on.map(|d| d.to_string()).unwrap_or_default(),
+                    })
+                    .collect();
+            }
+            Err(e) => problem = Some(e.to_string()),
+        }
+    }
+    let link = |p: u32| {
+        let mut pairs = vec![
+            ("program_id", q.program_id.as_str()),
+            ("track_id", q.track_id.as_str()),
+            ("clinician_id", q.clinician_id.as_str()),
+            ("status", q.status.as_str()),
+            ("level_code", q.level_code.as_str()),
+        ];
+        let page = p.to_string();
+        pairs.push(("page", page.as_str()));
+        let query: Vec<String> = pairs
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k}={}", percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)))
+            .collect();
+        format!("/patients?{}", query.join("&"))
+    };
+    let first = u64::from(page - 1) * u64::from(per_page) + 1;
+    let last = (first + rows.len() as u64).saturating_sub(1);
+    let mut levels: Vec<(String, String)> =
+        programs.iter().map(|p| (p.level_of_care.code.clone(), format!("ASAM {}", p.level_of_care.code))).collect();
+    levels.sort();
+    levels.dedup();
+    let mut status_opts = vec![(String::new(), "Any".to_string())];
+    status_opts.extend(openiop_domain::patients::EpisodeStatus::ALL.iter().map(|s| (s.code().to_string(), s.label().to_string())));
+    status_opts.push(("not_admitted".into(), "Not admitted".into()));
+    let clinical = |u: &openiop_domain::users::User| {
+        u.active && u.roles.iter().any(|r| matches!(r, Role::Clinician | Role::ClinicalDirector | Role::Prescriber | Role::Nurse))
+    };
+    let page_view = SearchPage {
         layout: Layout::staff(&staff, "Patients", "/patients"),
         q: query,
         searched,
         results,
         can_register: staff.actor.can(Action::ManageIntake),
         can_refer: staff.actor.can(Action::ManageIntake),
-    })
+        previous: (page > 1 && (!rows.is_empty() || total > 0)).then(|| link(page - 1)),
+        next: (last < total).then(|| link(page + 1)),
+        rows,
+        total,
+        first,
+        last,
+        programs: programs.iter().map(|p| (p.id.to_string(), p.name.clone())).collect(),
+        tracks: tracks
+            .iter()
+            .filter_map(|t| programs.iter().find(|p| p.id == t.program_id).map(|p| (t.id.to_string(), format!("{} — {}", p.name, t.name))))
+            .collect(),
+        clinicians: users.iter().filter(|u| clinical(u)).map(|u| (u.id.to_string(), u.name.clone())).collect(),
+        statuses: status_opts,
+        levels,
+        problem,
+        f: q,
+    };
+    let mut res = render(&page_view)?;
+    if page_view.problem.is_some() {
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(res)
 }
 
 // ---------------------------------------------------------------------------------------------
