@@ -1,5 +1,6 @@
 //! Clinical safety: hours counted as delivered, population rules, consents that mean what they
-//! say. One clinic story per rule, on SQLite and PostgreSQL, through the API and the pages.
+//! say, levels that carry their hours, answer sets that say one thing per item. One clinic story per
+//! rule, on SQLite and PostgreSQL, through the API and the pages.
 //!
 //! Harbor Light runs an adult evening IOP and a teen IOP at one site. It is Wednesday
 //! 2026-11-18, 10:00 in New Jersey, and the clock does not move. Jordan (35) has been in the adult
@@ -543,4 +544,101 @@ async fn the_demo_shows_a_late_arrival_with_minutes_and_a_revoked_family_consent
     let late = att.iter().find(|a| a.note.contains("15 minutes late")).expect("the late arrival");
     let s = past.iter().find(|s| s.id == late.session_id).unwrap();
     assert_eq!((late.status.code(), i64::from(late.minutes), late.credited_by_default), ("late", s.minutes() - 15, false));
+}
+
+/// The director configures programs: every level the system accepts holds patients to its weekly
+/// hours (ASAM 2.1: 9 h adults, 6 h adolescents; 2.5 and the 4th edition's 2.7: 20 h); a level
+/// with no intensive minimum, an unknown level and hours below the level's are refused, so no
+/// ledger ever shows "on track" against 0 h.
+async fn every_program_level_has_its_weekly_hours(engine: &'static str) {
+    let app = TestApp::new(engine).await;
+    let director = app.token(&app.staff("director@harbor.org", &[Role::ClinicalDirector], Scope::Organization).await).await;
+    let site = app.site.id.to_string();
+    let program = |name: &str, population: &str, edition: &str, code: &str, hours: Option<f64>| {
+        let mut body = json!({"site_id": site, "name": name, "condition_focus": "substance_use", "population": population,
+                              "delivery_modes": ["in_person"], "level_edition": edition, "level_code": code});
+        if let Some(h) = hours {
+            body["weekly_hours"] = json!(h);
+        }
+        body
+    };
+    for (name, population, edition, code, hours) in [
+        ("Adult IOP", "adult", "ASAM3", "2.1", 9.0),
+        ("Teen IOP", "adolescent", "ASAM3", "2.1", 6.0),
+        ("Day program", "adult", "ASAM3", "2.5", 20.0),
+        ("High-intensity outpatient", "adult", "ASAM4", "2.5", 20.0),
+        ("Medically managed IOP", "adult", "ASAM4", "2.7", 20.0),
+    ] {
+        let p = ok(&app, Method::POST, "/api/v1/programs", &director, program(name, population, edition, code, None)).await;
+        assert_eq!(p["weekly_hours"].as_f64(), Some(hours), "{engine}: {name} at {edition} {code}: {p}");
+    }
+    for (edition, code, hours, expected) in [
+        ("ASAM3", "1", None, "level_not_intensive"),
+        ("ASAM3", "3.5", None, "level_not_intensive"),
+        ("ASAM3", "9.9", None, "unknown_level_of_care"),
+        ("ASAM3", "2.1", Some(5.0), "below_level_minimum"),
+    ] {
+        let (s, v) = call(&app, Method::POST, "/api/v1/programs", &director, Some(program("Refused", "adult", edition, code, hours))).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{engine}: {edition} {code}: {v}");
+        assert!(field_codes(&v).contains(&expected.to_string()), "{engine}: {edition} {code}: {v}");
+    }
+    let programs = ok(&app, Method::GET, "/api/v1/programs", &director, Value::Null).await;
+    assert!(programs.as_array().unwrap().iter().all(|p| p["name"] != "Refused"), "{engine}: nothing refused was kept");
+}
+
+#[tokio::test]
+async fn every_program_level_has_its_weekly_hours_on_every_engine() {
+    for engine in engines() {
+        every_program_level_has_its_weekly_hours(engine).await;
+    }
+}
+
+/// Answers sent twice for one item (a form or integration that repeats a key) are refused with a
+/// 422, never taken as whichever came last, and nothing is stored.
+async fn an_answer_set_with_a_repeated_item_is_refused(engine: &'static str) {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    let app = TestApp::new(engine).await;
+    let director = app.token(&app.staff("director@harbor.org", &[Role::ClinicalDirector], Scope::Organization).await).await;
+    let site = app.site.id.to_string();
+    let program = ok(&app, Method::POST, "/api/v1/programs", &director,
+        json!({"site_id": site, "name": "Adult IOP", "condition_focus": "mental_health", "population": "adult", "delivery_modes": ["in_person"]})).await;
+    let patient = ok(
+        &app,
+        Method::POST,
+        "/api/v1/patients",
+        &director,
+        json!({"legal_first": "Morgan", "legal_last": "Reyes", "date_of_birth": "1988-03-02", "state": "NJ", "site_id": site}),
+    )
+    .await;
+    let episode = ok(
+        &app,
+        Method::POST,
+        &format!("/api/v1/patients/{}/episodes", id_of(&patient)),
+        &director,
+        json!({"program_id": id_of(&program), "diagnoses": "F32.1"}),
+    )
+    .await;
+    // Item 9 twice: first "nearly every day", then "not at all".
+    let raw = r#"{"instrument": "phq9", "responses": {"1": 1, "2": 1, "3": 1, "4": 1, "5": 1, "6": 1, "7": 1, "8": 1, "9": 3, "9": 0}}"#;
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/api/v1/episodes/{}/measurements", id_of(&episode)))
+        .header(header::AUTHORIZATION, format!("Bearer {director}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(raw))
+        .unwrap();
+    let r = app.send(req).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{engine}: {}", r.body);
+    assert!(r.body.contains("answered twice"), "{engine}: the answer says which item: {}", r.body);
+    let kept = ok(&app, Method::GET, &format!("/api/v1/patients/{}/measurements", id_of(&patient)), &director, Value::Null).await;
+    assert_eq!(kept["results"].as_array().map(Vec::len), Some(0), "{engine}: nothing stored: {kept}");
+    assert_eq!(kept["risk_flags"].as_array().map(Vec::len), Some(0), "{engine}: and no flag from a guess: {kept}");
+}
+
+#[tokio::test]
+async fn an_answer_set_with_a_repeated_item_is_refused_on_every_engine() {
+    for engine in engines() {
+        an_answer_set_with_a_repeated_item_is_refused(engine).await;
+    }
 }
