@@ -72,6 +72,45 @@ pub async fn search(app: &App, ctx: &Ctx, q: &AuditQuery) -> Result<Vec<AuditEnt
     })
 }
 
+/// The auditor's page: the entries, the names and MRNs of the patients they concern (reading
+/// who accessed whom is the auditor's job), and, when a typed name or MRN matches several
+/// patients, those patients to choose from.
+pub struct AuditView {
+    pub entries: Vec<AuditEntry>,
+    /// Patient id → (name, MRN), for the patients the entries name.
+    pub patients: std::collections::HashMap<String, (String, String)>,
+    /// Several patients match the typed name or MRN: the auditor picks one.
+    pub candidates: Vec<openiop_domain::patients::PatientSummary>,
+}
+
+/// [`search`], with the patient filter taking a name or MRN as well as an id.
+pub async fn search_named(app: &App, ctx: &Ctx, q: &AuditQuery) -> Result<AuditView> {
+    ctx.actor.require(Action::ViewAuditLog)?;
+    let typed = q.patient.trim();
+    let mut q = q.clone();
+    let mut candidates = Vec::new();
+    if !typed.is_empty() && typed.parse::<openiop_domain::patients::PatientId>().is_err() {
+        let sites = crate::patients::scope_sites(ctx);
+        let found = reading!(app, |w| w.db().search_patients(ctx.org(), typed, sites.as_deref()).await)?;
+        match found.as_slice() {
+            [one] => q.patient = one.id.to_string(),
+            [] => return Ok(AuditView { entries: Vec::new(), patients: Default::default(), candidates }),
+            _ => {
+                candidates = found;
+                return Ok(AuditView { entries: Vec::new(), patients: Default::default(), candidates });
+            }
+        }
+    }
+    let entries = search(app, ctx, &q).await?;
+    let mut ids: Vec<openiop_domain::patients::PatientId> =
+        entries.iter().filter_map(|e| e.event.patient_id.as_deref()).filter_map(|p| p.parse().ok()).collect();
+    ids.sort();
+    ids.dedup();
+    let summaries = reading!(app, |w| w.db().patient_summaries(ctx.org(), &ids).await)?;
+    let patients = summaries.into_iter().map(|p| (p.id.to_string(), (p.name, p.mrn))).collect();
+    Ok(AuditView { entries, patients, candidates })
+}
+
 /// Walks the whole chain (the operator's `openiop audit verify`).
 pub async fn verify(app: &App) -> Result<ChainVerdict> {
     app.store.audit_verify().await

@@ -644,3 +644,60 @@ async fn a_connection_stays_open_after_a_post_whose_body_the_handler_never_reads
     assert_eq!(text.matches("HTTP/1.1 ").count(), 2, "two answers on one connection: {text}");
     assert!(text.contains("\r\n\r\nok"), "{text}");
 }
+
+/// The privacy officer asks who opened José Núñez's chart: she types his name (or MRN) on the
+/// audit page and sees the reads with his name and MRN; a name two patients share asks her to
+/// choose; the administrator finds the same log one click from the chart.
+async fn the_auditor_finds_who_opened_a_chart_by_the_patients_name(engine: &'static str) {
+    let app = TestApp::new(engine).await;
+    let director = app.token(&app.staff("director@harbor.org", &[Role::ClinicalDirector], Scope::Organization).await).await;
+    app.staff("privacy@harbor.org", &[Role::Auditor], Scope::Organization).await;
+    app.staff("admin@harbor.org", &[Role::Admin, Role::ClinicalDirector], Scope::Organization).await;
+    let site = app.site.id.to_string();
+    let mut ids = Vec::new();
+    for (first, last, dob) in [("José", "Núñez", "1979-06-01"), ("Ann", "Lee", "1990-01-01"), ("Ben", "Lee", "1991-02-02")] {
+        let p = ok(
+            &app,
+            Method::POST,
+            "/api/v1/patients",
+            &director,
+            json!({"legal_first": first, "legal_last": last, "date_of_birth": dob, "state": "NJ", "site_id": site}),
+        )
+        .await;
+        ids.push((p["id"].as_str().unwrap().to_string(), p["mrn"].as_str().unwrap_or_default().to_string()));
+    }
+    let (jose, mrn) = ids[0].clone();
+    ok(&app, Method::GET, &format!("/api/v1/patients/{jose}"), &director, Value::Null).await;
+
+    let mut b = app.browser();
+    b.sign_in_enrolling("privacy@harbor.org").await;
+    for typed in ["Núñez", mrn.as_str()] {
+        let page =
+            b.get(&format!("/audit?patient={}", percent_encoding::utf8_percent_encode(typed, percent_encoding::NON_ALPHANUMERIC))).await;
+        assert_eq!(page.status, StatusCode::OK, "{engine}: {typed}");
+        let table = page.body.split("id=\"audit-entries\"").nth(1).unwrap_or_default();
+        assert!(table.contains("José Núñez") && table.contains(&format!("MRN {mrn}")), "{engine}: {typed}: names and MRNs shown");
+        assert!(table.contains("director@harbor.org"), "{engine}: {typed}: the director's read is listed");
+        assert!(!table.contains("Lee"), "{engine}: {typed}: only his entries");
+    }
+    let page = b.get("/audit?patient=Lee").await;
+    assert!(page.body.contains("2 patients match; choose one"), "{engine}: a shared name asks which");
+    assert!(page.body.contains(&format!("/audit?patient={}", ids[1].0)) && page.body.contains(&format!("/audit?patient={}", ids[2].0)));
+
+    let mut admin = app.browser();
+    admin.sign_in_enrolling("admin@harbor.org").await;
+    let chart = admin.get(&format!("/patients/{jose}")).await;
+    assert!(chart.body.contains(&format!("href=\"/audit?patient={jose}\"")), "{engine}: one click from the chart");
+    let mut d = app.browser();
+    d.sign_in_enrolling("director@harbor.org").await;
+    let director_chart = d.get(&format!("/patients/{jose}")).await;
+    assert_eq!(director_chart.status, StatusCode::OK);
+    assert!(!director_chart.body.contains("Who opened this chart"), "{engine}: not for whoever cannot read the log");
+}
+
+#[tokio::test]
+async fn the_auditor_finds_who_opened_a_chart_by_the_patients_name_on_every_engine() {
+    for engine in engines() {
+        the_auditor_finds_who_opened_a_chart_by_the_patients_name(engine).await;
+    }
+}

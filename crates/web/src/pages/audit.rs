@@ -6,7 +6,7 @@ use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use openiop_app::audit::{AuditQuery, search};
+use openiop_app::audit::{AuditQuery, search_named};
 use openiop_domain::audit::AuditEntry;
 
 #[derive(Template)]
@@ -15,19 +15,31 @@ struct AuditPage {
     layout: Layout,
     q: AuditQuery,
     entries: Vec<AuditEntry>,
+    /// Patient id → (name, MRN).
+    patients: std::collections::HashMap<String, (String, String)>,
+    candidates: Vec<openiop_domain::patients::PatientSummary>,
     errors: super::FormErrors,
 }
 
 pub async fn audit_page(State(state): State<AppState>, staff: Staff, Query(q): Query<AuditQuery>) -> PageResult<Response> {
-    let (entries, errors) = match search(&state, &staff.ctx(), &q).await {
-        Ok(e) => (e, super::FormErrors::default()),
+    let (view, errors) = match search_named(&state, &staff.ctx(), &q).await {
+        Ok(v) => (v, super::FormErrors::default()),
         Err(e) => match super::FormErrors::from(&e) {
-            Some(errs) => (Vec::new(), errs),
+            Some(errs) => {
+                (openiop_app::audit::AuditView { entries: Vec::new(), patients: Default::default(), candidates: Vec::new() }, errs)
+            }
             None => return Err(e.into()),
         },
     };
     let status = if errors.any() { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
-    let mut res = render(&AuditPage { layout: Layout::staff(&staff, "Audit log", "/audit"), q, entries, errors })?;
+    let mut res = render(&AuditPage {
+        layout: Layout::staff(&staff, "Audit log", "/audit"),
+        q,
+        entries: view.entries,
+        patients: view.patients,
+        candidates: view.candidates,
+        errors,
+    })?;
     *res.status_mut() = status;
     Ok(res)
 }

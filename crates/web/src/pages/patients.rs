@@ -1175,6 +1175,10 @@ async fn chart_page(state: &AppState, staff: &Staff, id: PatientId, failure: Opt
 
     let name = c.patient.details.display_name();
     let mut care_links: Vec<(String, String)> = Vec::new();
+    if staff.actor.can(Action::ViewAuditLog) {
+        // Who read or changed this record, one click away (the audit log by patient).
+        care_links.push((format!("/audit?patient={pid}"), "Who opened this chart".into()));
+    }
     let (mut this_week, mut review, mut review_overdue, mut risk_flags) = (None, None, false, Vec::new());
     if c.clinical {
         care_links.push((format!("/patients/{pid}/outcomes"), "Measures and outcomes".into()));
