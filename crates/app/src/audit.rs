@@ -57,8 +57,16 @@ impl AuditQuery {
 
 /// Searches the log for the caller's organization; the search itself is audited.
 pub async fn search(app: &App, ctx: &Ctx, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
+    search_up_to(app, ctx, q, 200, AuditAction::Search).await
+}
+
+/// Entries an export holds at most (newest first).
+pub const EXPORT_LIMIT: usize = 10_000;
+
+async fn search_up_to(app: &App, ctx: &Ctx, q: &AuditQuery, limit: usize, how: AuditAction) -> Result<Vec<AuditEntry>> {
     ctx.actor.require(Action::ViewAuditLog)?;
     let mut filter = q.filter()?;
+    filter.limit = limit as _;
     // A typed email that matches no account was logged as its keyed hash: find that too.
     filter.actor_alias = filter.user.as_deref().map(|u| crate::accounts::unknown_account(app, u));
     // A site- or program-scoped auditor sees what concerns their patients, not the organization's.
@@ -66,7 +74,7 @@ pub async fn search(app: &App, ctx: &Ctx, q: &AuditQuery) -> Result<Vec<AuditEnt
         filter.units = Some((sites.clone(), programs.clone()));
     }
     reading!(app, |w| {
-        let ev = AuditEvent::by(ctx, ctx.actor.acting_role(Action::ViewAuditLog), AuditAction::Search, "audit_log", None);
+        let ev = AuditEvent::by(ctx, ctx.actor.acting_role(Action::ViewAuditLog), how, "audit_log", None);
         w.db().audit(ev).await?;
         w.db().audit_search(ctx.org(), &filter).await
     })
@@ -85,6 +93,46 @@ pub struct AuditView {
 
 /// [`search`], with the patient filter taking a name or MRN as well as an id.
 pub async fn search_named(app: &App, ctx: &Ctx, q: &AuditQuery) -> Result<AuditView> {
+    named(app, ctx, q, 200, AuditAction::Search).await
+}
+
+/// The filtered log as CSV (UTC times, as its header says), up to [`EXPORT_LIMIT`] entries,
+/// with patients' names and MRNs; the export is audited as one.
+pub async fn export_csv(app: &App, ctx: &Ctx, q: &AuditQuery) -> Result<String> {
+    fn cell(s: &str) -> String {
+        // Every text cell quoted; a leading formula character neutralised (CSV injection).
+        let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
+        format!("\"{}\"", s.replace('"', "\"\""))
+    }
+    let v = named(app, ctx, q, EXPORT_LIMIT, AuditAction::Export).await?;
+    let mut out = String::from(
+        "seq,occurred_at_utc,user,role,action,detail,resource_type,resource_id,patient_id,patient_name,patient_mrn,outcome,source_ip\r\n",
+    );
+    for e in &v.entries {
+        let pid = e.event.patient_id.clone().unwrap_or_default();
+        let (name, mrn) = v.patients.get(&pid).cloned().unwrap_or_default();
+        let row = [
+            e.seq.to_string(),
+            cell(&e.occurred_at.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+            cell(&e.event.actor),
+            cell(&e.event.role),
+            cell(&e.event.action),
+            cell(&e.event.detail),
+            cell(&e.event.resource_type),
+            cell(e.event.resource_id.as_deref().unwrap_or_default()),
+            cell(&pid),
+            cell(&name),
+            cell(&mrn),
+            cell(&e.event.outcome),
+            cell(&e.event.source_ip),
+        ];
+        out.push_str(&row.join(","));
+        out.push_str("\r\n");
+    }
+    Ok(out)
+}
+
+async fn named(app: &App, ctx: &Ctx, q: &AuditQuery, limit: usize, how: AuditAction) -> Result<AuditView> {
     ctx.actor.require(Action::ViewAuditLog)?;
     let typed = q.patient.trim();
     let mut q = q.clone();
@@ -101,7 +149,7 @@ pub async fn search_named(app: &App, ctx: &Ctx, q: &AuditQuery) -> Result<AuditV
             }
         }
     }
-    let entries = search(app, ctx, &q).await?;
+    let entries = search_up_to(app, ctx, &q, limit, how).await?;
     let mut ids: Vec<openiop_domain::patients::PatientId> =
         entries.iter().filter_map(|e| e.event.patient_id.as_deref()).filter_map(|p| p.parse().ok()).collect();
     ids.sort();

@@ -116,6 +116,7 @@ pub fn router(state: AppState) -> Router {
         .route("/account/calendar", post(pages::account::create_feed))
         .route("/account/calendar/{id}/revoke", post(pages::account::revoke_feed))
         .route("/audit", get(pages::audit::audit_page))
+        .route("/audit.csv", get(pages::audit::audit_csv))
         .route("/programs/{slug}", get(pages::programs::public_profile))
         .route("/directory/{org}", get(pages::programs::directory))
         .route("/admin/programs", get(pages::programs::programs).post(pages::programs::create_program))

@@ -593,6 +593,7 @@ fn routes(w: &World) -> Vec<Route> {
         page("GET", "/mfa"),
         page("GET", "/account"),
         page("GET", "/audit"),
+        page("GET", "/audit.csv"),
         page("GET", "/programs/{slug}").on(&["program_slug"]).open(),
         page("GET", "/directory/{org}").on(&["org_slug"]).open(),
         page("GET", "/admin/programs"),

@@ -680,6 +680,17 @@ async fn the_auditor_finds_who_opened_a_chart_by_the_patients_name(engine: &'sta
         assert!(table.contains("director@harbor.org"), "{engine}: {typed}: the director's read is listed");
         assert!(!table.contains("Lee"), "{engine}: {typed}: only his entries");
     }
+    // The same entries as a CSV download, names and MRNs included; the export is itself audited.
+    let csv = b.get("/audit.csv?patient=N%C3%BA%C3%B1ez").await;
+    assert_eq!(csv.status, StatusCode::OK, "{engine}");
+    assert!(csv.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
+    let mut lines = csv.body.lines();
+    assert!(lines.next().unwrap().starts_with("seq,occurred_at_utc,user,role,action"), "{engine}: the header says UTC");
+    let rows: Vec<&str> = lines.collect();
+    assert!(!rows.is_empty() && rows.iter().all(|r| r.contains("\"José Núñez\"") && r.contains(&mrn)), "{engine}: {}", csv.body);
+    let exports =
+        app.store.audit_search(app.org.id, &AuditFilter { action: Some("export".into()), limit: 50, ..Default::default() }).await.unwrap();
+    assert!(exports.iter().any(|e| e.event.resource_type == "audit_log"), "{engine}: the export is in the log");
     let page = b.get("/audit?patient=Lee").await;
     assert!(page.body.contains("2 patients match; choose one"), "{engine}: a shared name asks which");
     assert!(page.body.contains(&format!("/audit?patient={}", ids[1].0)) && page.body.contains(&format!("/audit?patient={}", ids[2].0)));

@@ -43,3 +43,19 @@ pub async fn audit_page(State(state): State<AppState>, staff: Staff, Query(q): Q
     *res.status_mut() = status;
     Ok(res)
 }
+
+/// The filtered log as a CSV download (same filters as the page).
+pub async fn audit_csv(State(state): State<AppState>, staff: Staff, Query(q): Query<AuditQuery>) -> PageResult<Response> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let body = openiop_app::audit::export_csv(&state, &staff.ctx(), &q).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"audit-log.csv\""),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response())
+}
