@@ -726,6 +726,18 @@ impl LevelChange {
         if self.from < e.admitted_on {
             return Err(DomainError::field("from", "before_admission", "cannot be before the admission date"));
         }
+        if self.line == LevelLine::Clinical
+            && let Some(cur) = e.current_level(self.line)
+            && cur.level == self.level
+        {
+            // A clinical change to the level already in force would only split its span (the
+            // authorized line may repeat a level: a payer's reauthorization is a new span).
+            return Err(DomainError::field(
+                "level_code",
+                "same_level",
+                &format!("is already the {} level (since {}); choose a different level", self.line.code(), cur.from),
+            ));
+        }
         if let Some(cur) = e.current_level(self.line)
             && self.from <= cur.from
         {

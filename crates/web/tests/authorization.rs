@@ -740,7 +740,7 @@ fn routes(w: &World) -> Vec<Route> {
         ]),
         api("POST", "/api/v1/referrals/{id}/status").on(&["referral"]).json(json!({"status": "screening"})),
         page("POST", "/referrals/{id}/status").on(&["referral2"]).form(&[("status", "screening")]),
-        api("POST", "/api/v1/episodes/{id}/levels").on(&["episode"]).json(json!({"line": "clinical", "level_code": "2.1",
+        api("POST", "/api/v1/episodes/{id}/levels").on(&["episode"]).json(json!({"line": "clinical", "level_code": "2.5",
             "from": "2026-11-16", "reason": "Weekly review"})),
         page("POST", "/episodes/{id}/level").on(&["episode"]).form(&[
             ("line", "authorized"),

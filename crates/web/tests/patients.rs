@@ -133,6 +133,16 @@ async fn jordans_episode(engine: &'static str) {
         .collect();
     assert_eq!(clinical.len(), 3);
     assert_eq!(clinical[0].0, "2.1");
+    // A clinical "change" to the level already in force is refused, not recorded as a new span.
+    let (s, v) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/episodes/{eid}/levels"),
+        &clinician,
+        Some(json!({"line": "clinical", "level_code": "2.1", "from": app.days_ago(5), "reason": "Continuing IOP"})),
+    )
+    .await;
+    assert_eq!((s, v["fields"][0]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("same_level")), "{engine}: {v}");
     assert_eq!(clinical[1], ("2.5", Some(app.days_ago(14).as_str())), "the PHP week closes the day before the step-down");
     assert_eq!(clinical[2], ("2.1", None));
 
