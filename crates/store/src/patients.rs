@@ -41,6 +41,20 @@ async fn next_counter(store: &SqlStore, conn: &mut AnyConnection, org: Organizat
     Ok(1)
 }
 
+/// A patient's summary (preferred first name, else legal) from a row with the patients columns
+/// `id, site_id, mrn, legal_first, legal_last, preferred_name, date_of_birth`.
+fn summary_of(r: &AnyRow) -> Result<PatientSummary> {
+    let preferred = r.text("preferred_name")?;
+    let first = if preferred.is_empty() { r.text("legal_first")? } else { preferred };
+    Ok(PatientSummary {
+        id: r.parsed("id")?,
+        site_id: r.parsed("site_id")?,
+        mrn: r.text("mrn")?,
+        name: format!("{first} {}", r.text("legal_last")?),
+        date_of_birth: parse_date(&r.text("date_of_birth")?)?,
+    })
+}
+
 /// The clinical level in force now on the latest episode `e` (its open clinical span).
 const CURRENT_LEVEL: &str = "SELECT l.level_code FROM level_spans l WHERE l.episode_id = e.id AND l.line = 'clinical' \
      AND l.to_date IS NULL ORDER BY l.from_date DESC LIMIT 1";
@@ -715,15 +729,7 @@ impl PatientStore for SqlStore {
             if sites.is_some_and(|s| !s.contains(&site)) {
                 continue;
             }
-            let preferred = r.text("preferred_name")?;
-            let first = if preferred.is_empty() { r.text("legal_first")? } else { preferred };
-            out.push(PatientSummary {
-                id: r.parsed("id")?,
-                site_id: site,
-                mrn: r.text("mrn")?,
-                name: format!("{first} {}", r.text("legal_last")?),
-                date_of_birth: parse_date(&r.text("date_of_birth")?)?,
-            });
+            out.push(summary_of(r)?);
         }
         Ok(out)
     }
@@ -794,16 +800,8 @@ impl PatientStore for SqlStore {
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             total = u64::try_from(r.int("total")?).unwrap_or(0);
-            let preferred = r.text("preferred_name")?;
-            let first = if preferred.is_empty() { r.text("legal_first")? } else { preferred };
             out.push(PatientListRow {
-                patient: PatientSummary {
-                    id: r.parsed("id")?,
-                    site_id: r.parsed("site_id")?,
-                    mrn: r.text("mrn")?,
-                    name: format!("{first} {}", r.text("legal_last")?),
-                    date_of_birth: parse_date(&r.text("date_of_birth")?)?,
-                },
+                patient: summary_of(r)?,
                 episode_id: r.opt_text("episode_id")?.map(|_| r.parsed("episode_id")).transpose()?,
                 program_id: r.opt_text("program_id")?.map(|_| r.parsed("program_id")).transpose()?,
                 track_id: r.opt_text("track_id")?.map(|_| r.parsed("track_id")).transpose()?,
@@ -840,15 +838,7 @@ impl PatientStore for SqlStore {
             }
             self.q()?;
             for r in q.fetch_all(&mut *self.conn().await?).await.map_err(db_err)? {
-                let preferred = r.text("preferred_name")?;
-                let first = if preferred.is_empty() { r.text("legal_first")? } else { preferred };
-                out.push(PatientSummary {
-                    id: r.parsed("id")?,
-                    site_id: r.parsed("site_id")?,
-                    mrn: r.text("mrn")?,
-                    name: format!("{first} {}", r.text("legal_last")?),
-                    date_of_birth: parse_date(&r.text("date_of_birth")?)?,
-                });
+                out.push(summary_of(&r)?);
             }
         }
         Ok(out)
